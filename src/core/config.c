@@ -1,0 +1,218 @@
+/* config.c - settings from defaults, a config file, the environment and flags. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+const struct nd_setting nd_settings[] = {
+	{"listen", "ADDR:PORT to serve on (default 127.0.0.1:8080; port 0 picks a free port)"},
+	{"db", "SQLite database file (default var/notifd.db)"},
+	{"config", "config file of \"name = value\" lines"},
+	{"admin_key", "make sure this key exists as an admin key of tenant \"default\""},
+	{"threads", "HTTP worker threads (default: one per core)"},
+	{"max_body", "request body cap in bytes (default 1048576)"},
+	{"synchronous", "full (survives power loss, default) or normal (survives crashes)"},
+	{"connection_limit", "open connections at most (default 1024)"},
+	{"per_ip_limit", "open connections per client address at most (default 256)"},
+	{"timeout", "seconds before an idle connection is closed (default 60)"},
+	{NULL, NULL},
+};
+
+void nd_config_init(struct nd_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->listen = nd_xstrdup("127.0.0.1:8080");
+	c->db = nd_xstrdup("var/notifd.db");
+	c->max_body = 1u << 20;
+	c->sync_full = true;
+	c->connection_limit = 1024;
+	c->per_ip_limit = 256;
+	c->timeout = 60;
+}
+
+void nd_config_release(struct nd_config *c)
+{
+	free(c->listen);
+	free(c->db);
+	free(c->config);
+	free(c->admin_key);
+	memset(c, 0, sizeof *c);
+}
+
+static bool parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		       unsigned long long *out)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, NULL, 10);
+	if (errno || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void set_str(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = nd_xstrdup(value);
+}
+
+enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *value,
+			  struct nd_error *err)
+{
+	unsigned long long v;
+	if (strcmp(name, "listen") == 0) {
+		if (!strchr(value, ':'))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "invalid listen address \"%.100s\": expected ADDR:PORT", value);
+		set_str(&c->listen, value);
+	} else if (strcmp(name, "db") == 0) {
+		if (!*value)
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name, "db must not be empty");
+		set_str(&c->db, value);
+	} else if (strcmp(name, "config") == 0) {
+		set_str(&c->config, value);
+	} else if (strcmp(name, "admin_key") == 0) {
+		set_str(&c->admin_key, value);
+	} else if (strcmp(name, "threads") == 0) {
+		if (!parse_uint(value, 0, 256, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "threads must be a number from 0 to 256");
+		c->threads = (unsigned)v;
+	} else if (strcmp(name, "max_body") == 0) {
+		if (!parse_uint(value, 1024, 1ull << 30, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "max_body must be a number of bytes from 1024 to 1073741824");
+		c->max_body = (size_t)v;
+	} else if (strcmp(name, "synchronous") == 0) {
+		if (strcmp(value, "full") == 0)
+			c->sync_full = true;
+		else if (strcmp(value, "normal") == 0)
+			c->sync_full = false;
+		else
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "synchronous must be full or normal");
+	} else if (strcmp(name, "connection_limit") == 0) {
+		if (!parse_uint(value, 1, 1000000, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "connection_limit must be a number from 1 to 1000000");
+		c->connection_limit = (unsigned)v;
+	} else if (strcmp(name, "per_ip_limit") == 0) {
+		if (!parse_uint(value, 0, 1000000, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "per_ip_limit must be a number from 0 (no limit) to 1000000");
+		c->per_ip_limit = (unsigned)v;
+	} else if (strcmp(name, "timeout") == 0) {
+		if (!parse_uint(value, 1, 86400, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "timeout must be a number of seconds from 1 to 86400");
+		c->timeout = (unsigned)v;
+	} else {
+		return nd_fail(err, ND_ERR_INVALID_PARAM, name, "unknown setting \"%.64s\"", name);
+	}
+	return ND_OK;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+/* Puts where a bad value came from in front of the error's detail. */
+static void prefix_detail(struct nd_error *err, const char *where, unsigned lineno)
+{
+	if (!err)
+		return;
+	char detail[ND_DETAIL_MAX];
+	snprintf(detail, sizeof detail, "%s", err->detail);
+	if (lineno)
+		snprintf(err->detail, sizeof err->detail, "%.100s:%u: %.140s", where, lineno, detail);
+	else
+		snprintf(err->detail, sizeof err->detail, "%.100s: %.140s", where, detail);
+}
+
+enum nd_err nd_config_load_file(struct nd_config *c, const char *path, struct nd_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return nd_fail(err, ND_ERR_INVALID_PARAM, "config", "cannot read config file %s: %s",
+			       path, strerror(errno));
+	char line[4096];
+	unsigned lineno = 0;
+	enum nd_err e = ND_OK;
+	while (!e && fgets(line, sizeof line, f)) {
+		lineno++;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		char *s = trim(line);
+		if (!*s)
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			e = nd_fail(err, ND_ERR_INVALID_PARAM, "config",
+				    "%s:%u: expected \"name = value\"", path, lineno);
+			break;
+		}
+		*eq = '\0';
+		char *name = trim(s), *value = trim(eq + 1);
+		if (strcmp(name, "config") == 0) {
+			e = nd_fail(err, ND_ERR_INVALID_PARAM, "config",
+				    "%s:%u: a config file cannot name another", path, lineno);
+			break;
+		}
+		e = nd_config_set(c, name, value, err);
+		if (e)
+			prefix_detail(err, path, lineno);
+	}
+	fclose(f);
+	return e;
+}
+
+enum nd_err nd_config_load_env(struct nd_config *c, struct nd_error *err)
+{
+	for (const struct nd_setting *s = nd_settings; s->name; s++) {
+		char env[64] = "NOTIFD_";
+		size_t n = strlen(env);
+		for (const char *p = s->name; *p && n < sizeof env - 1; p++)
+			env[n++] = (char)toupper((unsigned char)*p);
+		env[n] = '\0';
+		const char *v = getenv(env);
+		if (!v)
+			continue;
+		enum nd_err e = nd_config_set(c, s->name, v, err);
+		if (e) {
+			prefix_detail(err, env, 0);
+			return e;
+		}
+	}
+	return ND_OK;
+}
+
+const char *nd_config_flag_name(const char *flag, char *buf, size_t len)
+{
+	if (strncmp(flag, "--", 2) != 0)
+		return NULL;
+	flag += 2;
+	size_t n = strcspn(flag, "=");
+	if (n == 0 || n >= len)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = flag[i] == '-' ? '_' : flag[i];
+	buf[n] = '\0';
+	for (const struct nd_setting *s = nd_settings; s->name; s++)
+		if (strcmp(s->name, buf) == 0)
+			return buf;
+	return NULL;
+}

@@ -1,0 +1,103 @@
+/* ids.c - identifiers and percent-decoding. */
+#include "core/ids.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uuid/uuid.h>
+
+bool nd_id_valid(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (c < 0x21 || c > 0x7E || n >= ND_ID_MAX)
+			return false;
+	}
+	return n > 0;
+}
+
+void nd_guid_new(unsigned char bin[16], char out[ND_GUID_LEN + 1])
+{
+	uuid_generate_random(bin);
+	nd_guid_format(bin, out);
+}
+
+void nd_guid_format(const unsigned char bin[16], char out[ND_GUID_LEN + 1])
+{
+	uuid_unparse_upper(bin, out);
+}
+
+bool nd_guid_parse(const char *s, unsigned char bin[16])
+{
+	return strlen(s) == ND_GUID_LEN && uuid_parse(s, bin) == 0;
+}
+
+bool nd_int32_parse(const char *s, int32_t *out)
+{
+	const char *p = s[0] == '-' ? s + 1 : s;
+	if (*p < '0' || *p > '9' || strlen(p) > 11)
+		return false;
+	if (strspn(p, "0123456789") != strlen(p))
+		return false;
+	errno = 0;
+	long long v = strtoll(s, NULL, 10);
+	if (errno || v < INT32_MIN || v > INT32_MAX)
+		return false;
+	*out = (int32_t)v;
+	return true;
+}
+
+bool nd_request_id_sane(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > ND_REQUEST_ID_MAX)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._:-") == n;
+}
+
+void nd_request_id_new(char out[33])
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2hex(out, 33, raw, sizeof raw);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long nd_pct_decode(const char *in, size_t n, char *out, bool plus_is_space)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = in[i];
+		if (c == '%') {
+			if (i + 2 >= n)
+				return -1;
+			int hi = hexval(in[i + 1]), lo = hexval(in[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			out[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			out[o++] = ' ';
+		} else if (c == '\0') {
+			return -1;
+		} else {
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
+	return (long)o;
+}

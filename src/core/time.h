@@ -1,0 +1,35 @@
+/* time.h - wall-clock time in Unix milliseconds, ISO-8601 parsing and
+ * RFC 3339 formatting.
+ *
+ * Every time notifd stores or compares is an int64 count of milliseconds
+ * since 1970-01-01T00:00:00Z; text forms exist only at the edges. */
+#ifndef ND_CORE_TIME_H
+#define ND_CORE_TIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Enough for "YYYY-MM-DDTHH:MM:SS.mmmZ" and a NUL. */
+#define ND_TIME_BUFSZ 32
+
+int64_t nd_time_now_ms(void);
+
+/* Formats @ms as RFC 3339 UTC: "2019-08-24T14:15:22Z", with ".mmm" only when
+ * the milliseconds are not zero. */
+void nd_time_format(int64_t ms, char out[ND_TIME_BUFSZ]);
+
+/* Parses an ISO-8601 date-time: YYYY-MM-DD, or YYYY-MM-DDTHH:MM[:SS[.f...]]
+ * followed by Z or an offset (+hh:mm, +hhmm, +hh). A bare date is midnight
+ * UTC; a date-time without zone is rejected, since guessing a zone silently
+ * shifts data. Fractions beyond milliseconds are truncated. */
+bool nd_time_parse_iso(const char *s, int64_t *ms);
+
+/* Parses a query-parameter time: the ISO-8601 forms above, or a Unix
+ * timestamp of digits only — up to 11 digits are seconds, 12 or 13 are
+ * milliseconds. */
+bool nd_time_parse_param(const char *s, int64_t *ms);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
+int64_t nd_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif

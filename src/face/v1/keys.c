@@ -1,0 +1,74 @@
+/* keys.c - native key routes. */
+#include <string.h>
+
+#include "core/svc.h"
+#include "core/time.h"
+#include "face/v1/v1.h"
+
+static const struct nd_field_spec key_spec[] = {
+	{"role", ND_F_STRING, true, 1, 16, 0},
+	{"target", ND_F_ID, false, 0, 0, 0},
+};
+
+enum nd_err v1_key_create(struct nd_req *r)
+{
+	json_t *body;
+	enum nd_err e = v1_body(r, key_spec, sizeof key_spec / sizeof key_spec[0], &body);
+	if (e)
+		return e;
+	enum nd_role role;
+	const char *target = nd_json_str(body, "target");
+	char key[ND_KEY_GEN_LEN + 1], id[ND_KEY_ID_LEN + 1];
+	if (!nd_role_parse(nd_json_str(body, "role"), &role))
+		e = nd_fail(&r->err, ND_ERR_INVALID_FIELD, "role", "role must be admin or member");
+	else
+		e = nd_svc_key_create(r->db, r->who.tenant_id, role, target, key, id, &r->err);
+	if (!e) {
+		struct nd_buf *b = &r->out;
+		nd_buf_printf(b, "{\"id\":\"%s\",\"key\":\"%s\",\"role\":\"%s\",\"target\":", id, key,
+			      nd_role_name(role));
+		nd_buf_json_str_or_null(b, target);
+		nd_buf_puts(b, ",\"created_at\":");
+		nd_buf_json_time(b, nd_time_now_ms(), true);
+		nd_buf_putc(b, '}');
+		nd_reply_json(r, 201);
+	}
+	json_decref(body);
+	return e;
+}
+
+static int key_row(void *arg, const struct nd_key_row *k)
+{
+	struct nd_buf *b = arg;
+	if (b->data[b->len - 1] != '[')
+		nd_buf_putc(b, ',');
+	nd_buf_printf(b, "{\"id\":\"%s\",\"role\":\"%s\",\"target\":", k->id, nd_role_name(k->role));
+	nd_buf_json_str_or_null(b, k->target);
+	nd_buf_puts(b, ",\"created_at\":");
+	nd_buf_json_time(b, k->created_at, true);
+	nd_buf_puts(b, ",\"revoked_at\":");
+	nd_buf_json_time(b, k->revoked_at, k->revoked_at != ND_NO_TIME);
+	nd_buf_putc(b, '}');
+	return 0;
+}
+
+enum nd_err v1_key_list(struct nd_req *r)
+{
+	nd_buf_puts(&r->out, "{\"keys\":[");
+	enum nd_err e = nd_store_key_list(r->db, r->who.tenant_id, key_row, &r->out, &r->err);
+	if (e)
+		return e;
+	nd_buf_puts(&r->out, "]}");
+	return nd_reply_json(r, 200);
+}
+
+enum nd_err v1_key_revoke(struct nd_req *r)
+{
+	const char *id = nd_req_param(r, "id");
+	if (strlen(id) != ND_KEY_ID_LEN || strspn(id, "0123456789abcdef") != ND_KEY_ID_LEN)
+		return nd_fail(&r->err, ND_ERR_NOT_FOUND, NULL, "key not found");
+	enum nd_err e = nd_store_key_revoke(r->db, r->who.tenant_id, id, &r->err);
+	if (e)
+		return e;
+	return nd_reply_empty(r, 204);
+}

@@ -1,0 +1,39 @@
+/* reply.c - the only place where an error becomes bytes.
+ *
+ * Each face has an error style; the status always comes from the registry
+ * in core/err.c, so a face can change the body but never the status. */
+#include <stdio.h>
+
+#include "http/server.h"
+
+static void write_problem(struct nd_req *r, const struct nd_err_info *info)
+{
+	struct nd_buf *b = &r->out;
+	nd_buf_reset(b);
+	nd_buf_puts(b, "{\"type\":\"urn:notifd:problem:");
+	nd_buf_puts(b, info->slug);
+	nd_buf_puts(b, "\",\"title\":");
+	nd_buf_json_str(b, info->title);
+	nd_buf_printf(b, ",\"status\":%u,\"detail\":", info->status);
+	nd_buf_json_str(b, r->err.detail[0] ? r->err.detail : info->title);
+	if (r->err.field[0]) {
+		nd_buf_puts(b, ",\"field\":");
+		nd_buf_json_str(b, r->err.field);
+	}
+	nd_buf_puts(b, ",\"request_id\":");
+	nd_buf_json_str(b, r->request_id);
+	nd_buf_putc(b, '}');
+	r->content_type = "application/problem+json";
+}
+
+void nd_reply_error(struct nd_req *r)
+{
+	const struct nd_err_info *info = nd_err_info(r->err.code);
+	r->status = info->status;
+	enum nd_err_style style = r->face ? r->face->style : ND_STYLE_PROBLEM;
+	switch (style) {
+	case ND_STYLE_PROBLEM:
+		write_problem(r, info);
+		break;
+	}
+}

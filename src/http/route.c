@@ -1,0 +1,65 @@
+/* route.c - route matching. */
+#include "http/route.h"
+
+#include <string.h>
+
+/* Length of the segment starting at @s (up to the next '/' or the end). */
+static size_t seg_len(const char *s)
+{
+	return strcspn(s, "/");
+}
+
+bool nd_route_path_match(const char *pattern, const char *path, struct nd_route_match *m)
+{
+	const char *p = pattern, *u = path;
+	m->nparams = 0;
+	for (;;) {
+		if (*p != '/' || *u != '/')
+			return *p == '\0' && *u == '\0';
+		p++;
+		u++;
+		size_t pl = seg_len(p), ul = seg_len(u);
+		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+			if (ul == 0 || m->nparams == ND_ROUTE_MAX_PARAMS)
+				return false;
+			m->param_raw[m->nparams] = u;
+			m->param_len[m->nparams] = ul;
+			m->param_name[m->nparams] = p + 1;
+			m->nparams++;
+		} else if (pl != ul || memcmp(p, u, pl) != 0) {
+			return false;
+		}
+		p += pl;
+		u += ul;
+	}
+}
+
+const struct nd_route *nd_route_find(const struct nd_route *routes, size_t n, const char *method,
+				     const char *path, struct nd_route_match *m, bool *path_known,
+				     char *allow, size_t allow_len)
+{
+	*path_known = false;
+	if (allow && allow_len)
+		allow[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		struct nd_route_match tmp;
+		if (!nd_route_path_match(routes[i].pattern, path, &tmp))
+			continue;
+		if (strcmp(routes[i].method, method) == 0) {
+			*m = tmp;
+			m->route = &routes[i];
+			return &routes[i];
+		}
+		*path_known = true;
+		if (allow && allow_len && !strstr(allow, routes[i].method)) {
+			size_t used = strlen(allow);
+			size_t need = strlen(routes[i].method) + (used ? 2 : 0);
+			if (used + need < allow_len) {
+				if (used)
+					strcat(allow, ", ");
+				strcat(allow, routes[i].method);
+			}
+		}
+	}
+	return NULL;
+}

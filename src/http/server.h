@@ -1,0 +1,107 @@
+/* server.h - the HTTP layer on libmicrohttpd.
+ *
+ * Owns listening, per-request state, limits, request ids, the auth header,
+ * dispatch through each face's route table and the access log. Faces see a
+ * struct nd_req: its principal, decoded path parameters, the body and an
+ * output buffer; they answer by filling the output and returning ND_OK, or
+ * by returning an error that the reply layer renders in the face's style. */
+#ifndef ND_HTTP_SERVER_H
+#define ND_HTTP_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "http/route.h"
+#include "store/store.h"
+#include "util/buf.h"
+
+/* How a face renders errors; see reply.c. */
+enum nd_err_style {
+	ND_STYLE_PROBLEM, /* native: RFC 9457 application/problem+json */
+};
+
+struct nd_face {
+	const char *name;
+	const struct nd_route *routes;
+	size_t nroutes;
+	enum nd_err_style style;
+};
+
+struct nd_server_opts {
+	const char *listen;   /* "ADDR:PORT", "[V6]:PORT"; port 0 picks a free one */
+	unsigned threads;     /* worker threads, 0 = one per core */
+	size_t max_body;      /* request body cap in bytes */
+	unsigned conn_limit;  /* open connections, whole server */
+	unsigned per_ip_limit;
+	unsigned timeout_s;   /* idle connection timeout */
+};
+
+#define ND_URI_MAX 8192
+#define ND_MAX_EXTRA_HEADERS 2
+
+struct nd_server;
+
+struct nd_req {
+	struct nd_server *srv;
+	struct MHD_Connection *conn;
+	const struct nd_face *face;
+	const char *method;
+	char *path;
+	size_t uri_len; /* whole request target, query included */
+	char request_id[ND_REQUEST_ID_MAX + 1];
+	int64_t started_ns;
+	bool seen;      /* the access handler has been called once */
+	bool too_large; /* body went over the cap; the rest is discarded */
+	size_t discarded;
+	struct nd_buf body;
+
+	/* Routing and authentication. */
+	struct nd_route_match match;
+	char *params[ND_ROUTE_MAX_PARAMS]; /* decoded, NUL-terminated */
+	bool authed;
+	struct nd_principal who;
+	struct nd_store_conn *db;
+
+	/* The answer. */
+	unsigned status;
+	const char *content_type;
+	struct nd_buf out;
+	const char *hdr_name[ND_MAX_EXTRA_HEADERS];
+	char *hdr_value[ND_MAX_EXTRA_HEADERS];
+	struct nd_error err;
+	char **owned; /* decoded query values, freed with the request */
+	size_t nowned;
+};
+
+/* Binds and starts serving @faces (tried in order). Fails with a message
+ * naming the address. */
+enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *store,
+			    const struct nd_face *const *faces, size_t nfaces,
+			    struct nd_server **out, struct nd_error *err);
+/* The bound address, "127.0.0.1:41234". */
+const char *nd_server_addr(const struct nd_server *s);
+/* Stops accepting, lets in-flight requests finish (up to @grace_ms), then
+ * closes every connection and frees @s. */
+void nd_server_stop(struct nd_server *s, unsigned grace_ms);
+
+/* For handlers. */
+/* Decoded path parameter by placeholder name (without braces); never NULL
+ * for a name the route's pattern has. */
+const char *nd_req_param(const struct nd_req *r, const char *name);
+/* Decoded query parameter, or NULL when absent. Sets @bad when present but
+ * not decodable. The result lives as long as the request. */
+const char *nd_req_query(struct nd_req *r, const char *name, bool *bad);
+/* Answer with a JSON body already written into r->out. */
+enum nd_err nd_reply_json(struct nd_req *r, unsigned status);
+/* Answer with no body. */
+enum nd_err nd_reply_empty(struct nd_req *r, unsigned status);
+void nd_req_add_header(struct nd_req *r, const char *name, const char *value);
+
+/* Renders r->err in the style of r->face (native when no face matched) into
+ * r->out, setting status and content type. */
+void nd_reply_error(struct nd_req *r);
+
+#endif

@@ -1,0 +1,259 @@
+/* notifd.c - the daemon's entry point: settings, subcommands, serving,
+ * signals.
+ *
+ *   notifd [SETTINGS]                       serve
+ *   notifd key create --role R [...]        print a new key
+ *   notifd demo [SETTINGS]                  seed the demo tenant */
+#include <signal.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/demo.h"
+#include "core/svc.h"
+#include "face/v1/v1.h"
+#include "http/server.h"
+#include "util/log.h"
+
+#define SHUTDOWN_GRACE_MS 10000
+
+static const struct nd_face *const faces[] = {&nd_face_v1};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: notifd [SETTINGS]\n"
+		   "       notifd key create --role admin|member [--target ID] [--tenant NAME] "
+		   "[SETTINGS]\n"
+		   "       notifd demo [SETTINGS]\n"
+		   "       notifd --help | --version\n\n"
+		   "notifd serves the native /v1 notification API over HTTP.\n\n"
+		   "Settings (flag, then environment variable; flags beat the environment,\n"
+		   "which beats the config file, which beats the defaults):\n");
+	for (const struct nd_setting *s = nd_settings; s->name; s++) {
+		char flag[64], env[64];
+		size_t i;
+		for (i = 0; s->name[i] && i < sizeof flag - 1; i++) {
+			flag[i] = s->name[i] == '_' ? '-' : s->name[i];
+			env[i] = (char)(s->name[i] >= 'a' && s->name[i] <= 'z' ? s->name[i] - 32
+									       : s->name[i]);
+		}
+		flag[i] = env[i] = '\0';
+		fprintf(f, "  --%-18s NOTIFD_%-18s %s\n", flag, env, s->help);
+	}
+	fprintf(f, "\nkey create prints the new key on standard output; only its hash is "
+		   "stored.\nThe tenant (default \"default\") is created on first mention.\n"
+		   "SIGTERM or SIGINT stop serving after in-flight requests finish.\n");
+}
+
+static int die(const char *msg)
+{
+	fprintf(stderr, "notifd: %s\n", msg);
+	return 1;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "notifd: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (see notifd --help)\n");
+	va_end(ap);
+	return 2;
+}
+
+/* Subcommand options that are not settings. */
+struct cli {
+	const char *cmd; /* "serve", "key create", "demo" */
+	const char *role, *target, *tenant;
+	const char *flag_name[32];
+	const char *flag_value[32];
+	size_t nflags;
+	char names[32][64];
+};
+
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+	int i = 1;
+	cli->cmd = "serve";
+	if (i < argc && strcmp(argv[i], "key") == 0) {
+		if (i + 1 >= argc || strcmp(argv[i + 1], "create") != 0)
+			return usage_error("unknown key command \"%s\"", i + 1 < argc ? argv[i + 1] : "");
+		cli->cmd = "key create";
+		i += 2;
+	} else if (i < argc && strcmp(argv[i], "demo") == 0) {
+		cli->cmd = "demo";
+		i++;
+	}
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("notifd %s\n", ND_VERSION);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) != 0)
+			return usage_error("unexpected argument \"%s\"", a);
+		const char *eq = strchr(a, '=');
+		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+		if (!value)
+			return usage_error("%s needs a value", a);
+		size_t n = eq ? (size_t)(eq - a) : strlen(a);
+		const char **slot = NULL;
+		if (strcmp(cli->cmd, "key create") == 0) {
+			if (n == 6 && strncmp(a, "--role", n) == 0)
+				slot = &cli->role;
+			else if (n == 8 && strncmp(a, "--target", n) == 0)
+				slot = &cli->target;
+			else if (n == 8 && strncmp(a, "--tenant", n) == 0)
+				slot = &cli->tenant;
+		}
+		if (slot) {
+			*slot = value;
+		} else {
+			if (cli->nflags == 32)
+				return usage_error("too many options");
+			const char *name = nd_config_flag_name(a, cli->names[cli->nflags], 64);
+			if (!name)
+				return usage_error("unknown option \"%s\"", a);
+			cli->flag_name[cli->nflags] = name;
+			cli->flag_value[cli->nflags++] = value;
+		}
+		if (!eq)
+			i++;
+	}
+	return 0;
+}
+
+/* defaults < config file < environment < flags. */
+static int load_config(const struct cli *cli, struct nd_config *cfg)
+{
+	struct nd_error err = {0};
+	nd_config_init(cfg);
+	const char *file = getenv("NOTIFD_CONFIG");
+	for (size_t i = 0; i < cli->nflags; i++)
+		if (strcmp(cli->flag_name[i], "config") == 0)
+			file = cli->flag_value[i];
+	if (file && *file && nd_config_load_file(cfg, file, &err))
+		return die(err.detail);
+	if (nd_config_load_env(cfg, &err))
+		return die(err.detail);
+	for (size_t i = 0; i < cli->nflags; i++)
+		if (nd_config_set(cfg, cli->flag_name[i], cli->flag_value[i], &err))
+			return die(err.detail);
+	return 0;
+}
+
+static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
+{
+	struct nd_error err = {0};
+	enum nd_role role;
+	if (!cli->role || !nd_role_parse(cli->role, &role))
+		return usage_error("key create needs --role admin or --role member");
+	const char *tenant_name = cli->tenant ? cli->tenant : "default";
+	if (!nd_tenant_name_valid(tenant_name))
+		return usage_error("invalid tenant name \"%s\": use 1..64 of A-Z a-z 0-9 . _ -",
+				   tenant_name);
+	int64_t tenant;
+	char key[ND_KEY_GEN_LEN + 1], id[ND_KEY_ID_LEN + 1];
+	if (nd_store_tenant_ensure(c, tenant_name, &tenant, &err) ||
+	    nd_svc_key_create(c, tenant, role, cli->target, key, id, &err))
+		return die(err.detail);
+	printf("%s\n", key);
+	fprintf(stderr, "notifd: created %s key %s for tenant %s\n", nd_role_name(role), id,
+		tenant_name);
+	return 0;
+}
+
+static int serve(const struct nd_config *cfg, struct nd_store *store)
+{
+	struct nd_error err = {0};
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	/* Block before any thread starts so only sigwait() below sees them. */
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct nd_server_opts opts = {
+		.listen = cfg->listen,
+		.threads = cfg->threads,
+		.max_body = cfg->max_body,
+		.conn_limit = cfg->connection_limit,
+		.per_ip_limit = cfg->per_ip_limit,
+		.timeout_s = cfg->timeout,
+	};
+	struct nd_server *srv;
+	if (nd_server_start(&opts, store, faces, sizeof faces / sizeof faces[0], &srv, &err))
+		return die(err.detail);
+
+	struct nd_buf b = ND_BUF_INIT;
+	nd_log_begin(&b, "info");
+	nd_buf_puts(&b, ",\"event\":\"listening\",\"addr\":");
+	nd_buf_json_str(&b, nd_server_addr(srv));
+	nd_buf_puts(&b, ",\"db\":");
+	nd_buf_json_str(&b, cfg->db);
+	nd_buf_puts(&b, ",\"version\":\"" ND_VERSION "\"");
+	nd_log_emit(&b);
+
+	int sig = 0;
+	sigwait(&stop, &sig);
+	nd_log("info", "stopping", "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	nd_server_stop(srv, SHUTDOWN_GRACE_MS);
+	nd_log("info", "stopped", "%s", "");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	int rc = parse_args(argc, argv, &cli);
+	if (rc)
+		return rc;
+	struct nd_config cfg;
+	if ((rc = load_config(&cli, &cfg))) {
+		nd_config_release(&cfg);
+		return rc;
+	}
+	if (sodium_init() < 0) {
+		nd_config_release(&cfg);
+		return die("cannot initialise libsodium");
+	}
+	struct nd_error err = {0};
+	struct nd_store_opts sopts = {.sync_full = cfg.sync_full};
+	struct nd_store *store = NULL;
+	struct nd_store_conn *c = NULL;
+	if (nd_store_open(cfg.db, &sopts, &store, &err) || nd_store_conn(store, &c, &err)) {
+		rc = die(err.detail);
+		goto out;
+	}
+	if (cfg.admin_key && nd_svc_admin_key_ensure(c, cfg.admin_key, &err)) {
+		rc = die(err.detail);
+		goto out;
+	}
+	if (strcmp(cli.cmd, "key create") == 0) {
+		rc = cmd_key_create(&cli, c);
+	} else if (strcmp(cli.cmd, "demo") == 0) {
+		bool seeded;
+		if (nd_demo_seed(c, &seeded, &err))
+			rc = die(err.detail);
+		else
+			fprintf(stderr, "notifd: %s\n",
+				seeded ? "demo tenant seeded" : "demo tenant already there");
+	} else {
+		rc = serve(&cfg, store);
+	}
+out:
+	nd_store_free(store);
+	nd_config_release(&cfg);
+	return rc;
+}

@@ -1,0 +1,309 @@
+/* notifications.c - SQLite queries for notifications, deliveries and events. */
+#include "store/sqlite/sq.h"
+
+#include <string.h>
+
+#include "core/time.h"
+
+struct create_arg {
+	int64_t tenant_id;
+	struct nd_notification *n;
+	const struct nd_recipients *to;
+	int64_t routed_at;
+	int64_t deliveries;
+};
+
+static enum nd_err check_refs(struct nd_store_conn *c, const struct create_arg *a,
+			      struct nd_error *err)
+{
+	enum nd_err e = ND_OK;
+	if (a->n->campaign_id) {
+		e = sq_campaign_exists(c, a->tenant_id, a->n->campaign_id, err);
+		if (e == ND_ERR_NOT_FOUND)
+			return nd_fail(err, ND_ERR_UNKNOWN_REF, "campaign_id",
+				       "unknown campaign \"%.128s\"", a->n->campaign_id);
+	}
+	for (size_t i = 0; !e && i < a->to->nsegments; i++) {
+		e = sq_segment_exists(c, a->tenant_id, a->to->segments[i], err);
+		if (e == ND_ERR_NOT_FOUND)
+			return nd_fail(err, ND_ERR_UNKNOWN_REF, "segments", "unknown segment %d",
+				       a->to->segments[i]);
+	}
+	return e;
+}
+
+static enum nd_err insert_notification(struct nd_store_conn *c, struct create_arg *a,
+				       struct nd_error *err)
+{
+	static const char bump[] = "UPDATE tenants SET next_notification_key = next_notification_key + 1"
+				   " WHERE id = ?1 RETURNING next_notification_key - 1";
+	static const char ins[] =
+		"INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"
+		" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
+		" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+	struct nd_notification *n = a->n;
+	sqlite3_stmt *st = sq_prep(c, bump, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, a->tenant_id);
+	int rc = sqlite3_step(st);
+	int64_t key = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sq_done(st);
+	if (rc != SQLITE_ROW)
+		return sq_fail(c, rc, "notification key", err);
+	if (key > INT32_MAX)
+		return nd_fail(err, ND_ERR_INVALID_FIELD, NULL,
+			       "this tenant has used every notification key");
+	n->key = (int32_t)key;
+	unsigned char guid[16];
+	nd_guid_new(guid, n->guid);
+	n->created_at = nd_time_now_ms();
+	if (!(st = sq_prep(c, ins, err)))
+		return err->code;
+	sqlite3_bind_int64(st, 1, a->tenant_id);
+	sqlite3_bind_int(st, 2, n->key);
+	sqlite3_bind_blob(st, 3, guid, sizeof guid, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, n->libelle, -1, SQLITE_STATIC);
+	sq_bind_text(st, 5, n->body);
+	sq_bind_text(st, 6, n->url);
+	sq_bind_text(st, 7, n->type);
+	sqlite3_bind_int(st, 8, n->action_type);
+	sq_bind_text(st, 9, n->campaign_id);
+	sq_bind_text(st, 10, n->profile);
+	sqlite3_bind_text(st, 11, n->screen_names ? n->screen_names : "[]", -1, SQLITE_STATIC);
+	sq_bind_text(st, 12, n->batch);
+	sq_bind_time(st, 13, n->date_started);
+	sq_bind_time(st, 14, n->date_due);
+	sqlite3_bind_int64(st, 15, n->created_at);
+	return sq_exec_stmt(c, st, "notification insert", err);
+}
+
+static enum nd_err create_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+{
+	/* ON CONFLICT DO NOTHING makes a recipient named twice (or reached
+	 * through two segments) receive one delivery. */
+	static const char one[] = "INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid)"
+				  " VALUES (?1, ?2, ?3, ?4, notifd_guid()) ON CONFLICT DO NOTHING";
+	static const char seg[] = "INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid)"
+				  " SELECT ?1, m.tid, ?3, ?4, notifd_guid() FROM memberships m"
+				  " WHERE m.tenant_id = ?1 AND m.segment_id = ?2"
+				  " ON CONFLICT DO NOTHING";
+	struct create_arg *a = arg;
+	a->deliveries = 0;
+	enum nd_err e = check_refs(c, a, err);
+	if (!e)
+		e = insert_notification(c, a, err);
+	for (size_t i = 0; !e && i < a->to->ntargets; i++) {
+		int64_t tid;
+		e = sq_target_tid(c, a->tenant_id, a->to->targets[i], true, &tid, err);
+		if (e)
+			break;
+		sqlite3_stmt *st = sq_prep(c, one, err);
+		if (!st)
+			return err->code;
+		sqlite3_bind_int64(st, 1, a->tenant_id);
+		sqlite3_bind_int64(st, 2, tid);
+		sqlite3_bind_int64(st, 3, a->routed_at);
+		sqlite3_bind_int(st, 4, a->n->key);
+		e = sq_exec_stmt(c, st, "delivery insert", err);
+		a->deliveries += sqlite3_changes(c->db);
+	}
+	for (size_t i = 0; !e && i < a->to->nsegments; i++) {
+		sqlite3_stmt *st = sq_prep(c, seg, err);
+		if (!st)
+			return err->code;
+		sqlite3_bind_int64(st, 1, a->tenant_id);
+		sqlite3_bind_int(st, 2, a->to->segments[i]);
+		sqlite3_bind_int64(st, 3, a->routed_at);
+		sqlite3_bind_int(st, 4, a->n->key);
+		e = sq_exec_stmt(c, st, "segment fan-out", err);
+		a->deliveries += sqlite3_changes(c->db);
+	}
+	return e;
+}
+
+enum nd_err nd_store_notification_create(struct nd_store_conn *c, int64_t tenant_id,
+					 struct nd_notification *n,
+					 const struct nd_recipients *to, int64_t routed_at,
+					 int64_t *deliveries, struct nd_error *err)
+{
+	struct create_arg a = {tenant_id, n, to, routed_at, 0};
+	enum nd_err e = sq_tx(c, create_tx, &a, err);
+	if (!e)
+		*deliveries = a.deliveries;
+	return e;
+}
+
+/* Columns of a notification, in the order read_notification() expects,
+ * starting at column @base of the statement. */
+#define NOTIFICATION_COLS                                                          \
+	"n.nkey, n.guid, n.libelle, n.body, n.url, n.type, n.action_type,"         \
+	" n.campaign_id, n.profile, n.screen_names, n.batch, n.date_started,"      \
+	" n.date_due, n.created_at"
+#define NOTIFICATION_NCOLS 14
+
+static void read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
+{
+	n->key = sqlite3_column_int(st, base);
+	const void *g = sqlite3_column_blob(st, base + 1);
+	if (g && sqlite3_column_bytes(st, base + 1) == 16)
+		nd_guid_format(g, n->guid);
+	else
+		n->guid[0] = '\0';
+	n->libelle = sq_col_text(st, base + 2);
+	n->body = sq_col_text(st, base + 3);
+	n->url = sq_col_text(st, base + 4);
+	n->type = sq_col_text(st, base + 5);
+	n->action_type = sqlite3_column_int(st, base + 6);
+	n->campaign_id = sq_col_text(st, base + 7);
+	n->profile = sq_col_text(st, base + 8);
+	n->screen_names = sq_col_text(st, base + 9);
+	n->batch = sq_col_text(st, base + 10);
+	n->date_started = sq_col_time(st, base + 11);
+	n->date_due = sq_col_time(st, base + 12);
+	n->created_at = sqlite3_column_int64(st, base + 13);
+}
+
+enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,
+				      nd_notification_cb cb, void *arg, struct nd_error *err)
+{
+	static const char sql[] =
+		"SELECT " NOTIFICATION_COLS ", (SELECT count(*) FROM deliveries d"
+		" WHERE d.tenant_id = n.tenant_id AND d.nkey = n.nkey AND d.deleted_at IS NULL)"
+		" FROM notifications n WHERE n.tenant_id = ?1 AND n.nkey = ?2";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	sqlite3_bind_int(st, 2, key);
+	int rc = sqlite3_step(st), ret = 0;
+	if (rc == SQLITE_ROW) {
+		struct nd_notification n;
+		read_notification(st, 0, &n);
+		n.deliveries = sqlite3_column_int64(st, NOTIFICATION_NCOLS);
+		ret = cb(arg, &n);
+	}
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return (enum nd_err)ret;
+	if (rc == SQLITE_DONE)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "notification not found");
+	return sq_fail(c, rc, "notification get", err);
+}
+
+#define FEED_SELECT                                                                \
+	"SELECT d.routed_at, d.guid, d.impression, d.activation, d.redirection,"   \
+	" d.dismiss, d.read_at, d.completed_at, " NOTIFICATION_COLS                \
+	" FROM deliveries d JOIN notifications n"                                  \
+	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
+	" WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"          \
+	" AND d.routed_at >= ?3 AND d.routed_at < ?4"
+#define FEED_COLS_BEFORE_N 8
+
+enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
+			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
+			  struct nd_error *err)
+{
+	/* The keyset condition is spelt out rather than as a row value so that
+	 * the planner bounds the primary-key range with it. */
+	static const char asc[] = FEED_SELECT
+		" AND (d.routed_at > ?5 OR (d.routed_at = ?5 AND d.nkey > ?6))"
+		" ORDER BY d.routed_at, d.nkey LIMIT ?7";
+	static const char desc[] = FEED_SELECT
+		" AND (d.routed_at < ?5 OR (d.routed_at = ?5 AND d.nkey < ?6))"
+		" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7";
+	int64_t tid;
+	enum nd_err e = sq_target_tid(c, tenant_id, q->target, false, &tid, err);
+	if (e == ND_ERR_NOT_FOUND)
+		return ND_OK;
+	if (e)
+		return e;
+	sqlite3_stmt *st = sq_prep(c, q->ascending ? asc : desc, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	sqlite3_bind_int64(st, 2, tid);
+	sqlite3_bind_int64(st, 3, q->start == ND_NO_TIME ? INT64_MIN : q->start);
+	sqlite3_bind_int64(st, 4, q->end == ND_NO_TIME ? INT64_MAX : q->end);
+	if (q->after_at == ND_NO_TIME) {
+		sqlite3_bind_int64(st, 5, q->ascending ? INT64_MIN : INT64_MAX);
+		sqlite3_bind_int(st, 6, q->ascending ? INT32_MIN : INT32_MAX);
+	} else {
+		sqlite3_bind_int64(st, 5, q->after_at);
+		sqlite3_bind_int(st, 6, q->after_key);
+	}
+	sqlite3_bind_int64(st, 7, q->limit ? (int64_t)q->limit : -1);
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct nd_notification n;
+		struct nd_delivery d = {.n = &n, .target = q->target};
+		read_notification(st, FEED_COLS_BEFORE_N, &n);
+		d.routed_at = sqlite3_column_int64(st, 0);
+		const void *g = sqlite3_column_blob(st, 1);
+		if (g && sqlite3_column_bytes(st, 1) == 16)
+			nd_guid_format(g, d.guid);
+		else
+			d.guid[0] = '\0';
+		for (int i = 0; i < ND_EV__COUNT; i++)
+			d.at[i] = sq_col_time(st, 2 + i);
+		stop = cb(arg, &d);
+	}
+	sq_done(st);
+	if (stop)
+		return (enum nd_err)stop;
+	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "feed", err);
+}
+
+struct event_arg {
+	int64_t tenant_id;
+	const char *target;
+	int32_t key;
+	enum nd_event ev;
+	int64_t at;
+};
+
+static enum nd_err event_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+{
+	/* One statement per column: a column name is never spliced into SQL. */
+#define EVENT_SQL(col)                                                             \
+	"UPDATE deliveries SET " col " = coalesce(" col ", ?4)"                    \
+	" WHERE tenant_id = ?1 AND nkey = ?2 AND tid = ?3 AND deleted_at IS NULL"
+	static const char *const sqls[ND_EV__COUNT] = {
+		[ND_EV_IMPRESSION] = EVENT_SQL("impression"),
+		[ND_EV_ACTIVATION] = EVENT_SQL("activation"),
+		[ND_EV_REDIRECTION] = EVENT_SQL("redirection"),
+		[ND_EV_DISMISS] = EVENT_SQL("dismiss"),
+		[ND_EV_READ] = EVENT_SQL("read_at"),
+		[ND_EV_COMPLETE] = EVENT_SQL("completed_at"),
+	};
+#undef EVENT_SQL
+	struct event_arg *a = arg;
+	int64_t tid;
+	enum nd_err e = sq_target_tid(c, a->tenant_id, a->target, false, &tid, err);
+	if (e)
+		return e == ND_ERR_NOT_FOUND
+			       ? nd_fail(err, ND_ERR_NOT_FOUND, NULL, "target not found")
+			       : e;
+	sqlite3_stmt *st = sq_prep(c, sqls[a->ev], err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, a->tenant_id);
+	sqlite3_bind_int(st, 2, a->key);
+	sqlite3_bind_int64(st, 3, tid);
+	sqlite3_bind_int64(st, 4, a->at);
+	e = sq_exec_stmt(c, st, "event", err);
+	if (!e && sqlite3_changes(c->db) == 0)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL,
+			       "notification %d was not routed to this target", a->key);
+	return e;
+}
+
+enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
+				  const char *target, int32_t key, enum nd_event ev, int64_t at,
+				  struct nd_error *err)
+{
+	if ((unsigned)ev >= ND_EV__COUNT)
+		return nd_fail(err, ND_ERR_INVALID_FIELD, "type", "unknown event type");
+	struct event_arg a = {tenant_id, target, key, ev, at};
+	return sq_tx(c, event_tx, &a, err);
+}

@@ -1,0 +1,293 @@
+/* sq.c - SQLite backend: connections, statement cache, transactions. */
+#include "store/sqlite/sq.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+
+#include "core/time.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define TX_ATTEMPTS 5
+
+static atomic_uint_fast64_t store_serial;
+
+/* The calling thread's connection and the serial of the store it belongs
+ * to; the serial is compared first so a freed store is never dereferenced. */
+static __thread uint64_t tls_serial;
+static __thread struct nd_store_conn *tls_conn;
+
+enum nd_err sq_fail(struct nd_store_conn *c, int rc, const char *what, struct nd_error *err)
+{
+	int primary = rc & 0xFF;
+	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+		return nd_fail(err, ND_ERR_BUSY, NULL, "the database is busy, try again");
+	nd_log("error", "store", "%s: %s (%d)", what,
+	       c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), rc);
+	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
+}
+
+/* SQL function notifd_guid(): a random version-4 GUID as a 16-byte blob, so
+ * fan-out to a segment is one INSERT .. SELECT. */
+static void fn_guid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	unsigned char g[16];
+	uuid_generate_random(g);
+	sqlite3_result_blob(ctx, g, sizeof g, SQLITE_TRANSIENT);
+}
+
+static enum nd_err exec_sql(struct nd_store_conn *c, const char *sql, struct nd_error *err)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, sql, err);
+}
+
+static enum nd_err conn_open(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+{
+	struct nd_store_conn *c = nd_xcalloc(1, sizeof *c);
+	c->store = s;
+	int rc = sqlite3_open_v2(s->path, &c->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		nd_fail(err, ND_ERR_INVALID_PARAM, "db", "cannot open database %s: %s", s->path,
+			c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto out_close;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	char pragmas[256];
+	snprintf(pragmas, sizeof pragmas,
+		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
+		 "PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;",
+		 s->sync_full ? "FULL" : "NORMAL");
+	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		nd_fail(err, ND_ERR_INVALID_PARAM, "db", "cannot open database %s: %s", s->path,
+			sqlite3_errmsg(c->db));
+		goto out_close;
+	}
+	sqlite3_create_function(c->db, "notifd_guid", 0, SQLITE_UTF8, NULL, fn_guid, NULL, NULL);
+	pthread_mutex_lock(&s->mu);
+	c->next = s->conns;
+	s->conns = c;
+	pthread_mutex_unlock(&s->mu);
+	*out = c;
+	return ND_OK;
+
+out_close:
+	sqlite3_close_v2(c->db);
+	free(c);
+	return err ? err->code : ND_ERR_INTERNAL;
+}
+
+static void conn_close(struct nd_store_conn *c)
+{
+	for (size_t i = 0; i < SQ_STMT_CACHE; i++)
+		sqlite3_finalize(c->cache[i].stmt);
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+{
+	if (tls_conn && tls_serial == s->serial) {
+		*out = tls_conn;
+		return ND_OK;
+	}
+	enum nd_err e = conn_open(s, out, err);
+	if (e)
+		return e;
+	tls_conn = *out;
+	tls_serial = s->serial;
+	return ND_OK;
+}
+
+enum nd_err nd_sq_open(const char *path, const struct nd_store_opts *opts,
+		       struct nd_store **out, struct nd_error *err)
+{
+	struct nd_store *s = nd_xcalloc(1, sizeof *s);
+	s->path = nd_xstrdup(path);
+	s->sync_full = opts ? opts->sync_full : true;
+	s->serial = atomic_fetch_add(&store_serial, 1) + 1;
+	pthread_mutex_init(&s->mu, NULL);
+	struct nd_store_conn *c;
+	enum nd_err e = nd_store_conn(s, &c, err);
+	if (!e)
+		e = sq_migrate(c, err);
+	if (e) {
+		if (e == ND_ERR_INTERNAL || e == ND_ERR_BUSY)
+			nd_fail(err, e, "db", "cannot prepare database %s: see the log above", path);
+		nd_store_free(s);
+		return e;
+	}
+	*out = s;
+	return ND_OK;
+}
+
+void nd_store_free(struct nd_store *s)
+{
+	if (!s)
+		return;
+	if (tls_serial == s->serial) {
+		tls_conn = NULL;
+		tls_serial = 0;
+	}
+	struct nd_store_conn *c = s->conns;
+	while (c) {
+		struct nd_store_conn *next = c->next;
+		conn_close(c);
+		c = next;
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s->path);
+	free(s);
+}
+
+bool nd_store_abandon_tx(struct nd_store_conn *c)
+{
+	if (sqlite3_get_autocommit(c->db))
+		return false;
+	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return true;
+}
+
+sqlite3_stmt *sq_prep(struct nd_store_conn *c, const char *sql, struct nd_error *err)
+{
+	size_t h = ((uintptr_t)sql >> 3) % SQ_STMT_CACHE;
+	for (size_t i = 0; i < SQ_STMT_CACHE; i++) {
+		struct sq_stmt_slot *slot = &c->cache[(h + i) % SQ_STMT_CACHE];
+		if (slot->sql == sql)
+			return slot->stmt;
+		if (slot->sql)
+			continue;
+		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
+					    NULL);
+		if (rc != SQLITE_OK) {
+			sq_fail(c, rc, "prepare", err);
+			slot->stmt = NULL;
+			return NULL;
+		}
+		slot->sql = sql;
+		return slot->stmt;
+	}
+	/* More distinct statements than slots is a programming error. */
+	nd_log("error", "store", "statement cache full");
+	nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
+	return NULL;
+}
+
+void sq_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+enum nd_err sq_exec_stmt(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+			 struct nd_error *err)
+{
+	int rc = sqlite3_step(st);
+	sq_done(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, what, err);
+}
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void sq_bind_time(sqlite3_stmt *st, int i, int64_t ms)
+{
+	if (ms == ND_NO_TIME)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, ms);
+}
+
+const char *sq_col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+int64_t sq_col_time(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? ND_NO_TIME : sqlite3_column_int64(st, i);
+}
+
+enum nd_err sq_tx(struct nd_store_conn *c, sq_tx_fn fn, void *arg, struct nd_error *err)
+{
+	enum nd_err e = ND_ERR_BUSY;
+	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+		if (attempt > 0) {
+			/* Back off 1, 2, 4, 8 ms on top of the busy timeout. */
+			struct timespec ts = {0, 1000000L << (attempt - 1)};
+			nanosleep(&ts, NULL);
+		}
+		e = exec_sql(c, "BEGIN IMMEDIATE", err);
+		if (e == ND_ERR_BUSY)
+			continue;
+		if (e)
+			return e;
+		e = fn(c, arg, err);
+		if (!e)
+			e = exec_sql(c, "COMMIT", err);
+		if (!e)
+			return ND_OK;
+		if (!sqlite3_get_autocommit(c->db))
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		if (e != ND_ERR_BUSY)
+			return e;
+	}
+	return e;
+}
+
+enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err)
+{
+	static const char sql[] = "SELECT 1";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	return sq_exec_stmt(c, st, "ping", err);
+}
+
+enum nd_err sq_target_tid(struct nd_store_conn *c, int64_t tenant_id, const char *ext,
+			  bool create, int64_t *tid, struct nd_error *err)
+{
+	static const char sel[] = "SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2";
+	static const char ins[] = "INSERT INTO targets (tenant_id, ext_id, created_at, updated_at)"
+				  " VALUES (?1, ?2, ?3, ?3) RETURNING tid";
+	sqlite3_stmt *st = sq_prep(c, sel, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*tid = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return ND_OK;
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "target lookup", err);
+	if (!create)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "target not found");
+	st = sq_prep(c, ins, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, nd_time_now_ms());
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*tid = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	return rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, "target insert", err);
+}

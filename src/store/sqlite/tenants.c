@@ -1,0 +1,181 @@
+/* tenants.c - SQLite queries for tenants and API keys. */
+#include "store/sqlite/sq.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/time.h"
+
+struct tenant_arg {
+	const char *name;
+	int64_t id;
+};
+
+static enum nd_err tenant_ensure_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+{
+	static const char ins[] = "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)"
+				  " ON CONFLICT (name) DO NOTHING";
+	static const char sel[] = "SELECT id FROM tenants WHERE name = ?1";
+	struct tenant_arg *a = arg;
+	sqlite3_stmt *st = sq_prep(c, ins, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, nd_time_now_ms());
+	enum nd_err e = sq_exec_stmt(c, st, "tenant insert", err);
+	if (e)
+		return e;
+	if (!(st = sq_prep(c, sel, err)))
+		return err->code;
+	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		a->id = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	return rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, "tenant lookup", err);
+}
+
+enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
+				   int64_t *tenant_id, struct nd_error *err)
+{
+	struct tenant_arg a = {name, 0};
+	enum nd_err e = sq_tx(c, tenant_ensure_tx, &a, err);
+	if (!e)
+		*tenant_id = a.id;
+	return e;
+}
+
+struct key_arg {
+	int64_t tenant_id;
+	const unsigned char *hash;
+	enum nd_role role;
+	const char *target;
+	bool reinstate;
+};
+
+static enum nd_err key_put_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+{
+	static const char sel[] = "SELECT tenant_id, role FROM api_keys WHERE hash = ?1";
+	static const char ins[] = "INSERT INTO api_keys (hash, id, tenant_id, role, target, created_at)"
+				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	static const char unrevoke[] = "UPDATE api_keys SET revoked_at = NULL WHERE hash = ?1";
+	struct key_arg *a = arg;
+	sqlite3_stmt *st = sq_prep(c, sel, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_blob(st, 1, a->hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	bool same = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == a->tenant_id &&
+		    strcmp(sq_col_text(st, 1), nd_role_name(a->role)) == 0;
+	sq_done(st);
+	if (rc == SQLITE_ROW) {
+		if (!a->reinstate || !same)
+			return nd_fail(err, ND_ERR_INVALID_PARAM, "key",
+				       "this key is already in use by another tenant or role");
+		if (!(st = sq_prep(c, unrevoke, err)))
+			return err->code;
+		sqlite3_bind_blob(st, 1, a->hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
+		return sq_exec_stmt(c, st, "key reinstate", err);
+	}
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "key lookup", err);
+	char id[ND_KEY_ID_LEN + 1];
+	nd_key_id(a->hash, id);
+	if (!(st = sq_prep(c, ins, err)))
+		return err->code;
+	sqlite3_bind_blob(st, 1, a->hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, a->tenant_id);
+	sqlite3_bind_text(st, 4, nd_role_name(a->role), -1, SQLITE_STATIC);
+	sq_bind_text(st, 5, a->target);
+	sqlite3_bind_int64(st, 6, nd_time_now_ms());
+	return sq_exec_stmt(c, st, "key insert", err);
+}
+
+enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
+			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
+			     const char *target, bool reinstate, struct nd_error *err)
+{
+	struct key_arg a = {tenant_id, hash, role, target, reinstate};
+	return sq_tx(c, key_put_tx, &a, err);
+}
+
+enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+			      struct nd_principal *out, struct nd_error *err)
+{
+	static const char sql[] = "SELECT tenant_id, role, target, id FROM api_keys"
+				  " WHERE hash = ?1 AND revoked_at IS NULL";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_blob(st, 1, hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->tenant_id = sqlite3_column_int64(st, 0);
+		nd_role_parse(sq_col_text(st, 1), &out->role);
+		const char *t = sq_col_text(st, 2);
+		snprintf(out->target, sizeof out->target, "%s", t ? t : "");
+		snprintf(out->key_id, sizeof out->key_id, "%s", sq_col_text(st, 3));
+	}
+	sq_done(st);
+	if (rc == SQLITE_ROW)
+		return ND_OK;
+	if (rc == SQLITE_DONE)
+		return nd_fail(err, ND_ERR_UNAUTHORIZED, NULL, "unknown or revoked key");
+	return sq_fail(c, rc, "key lookup", err);
+}
+
+enum nd_err nd_store_key_list(struct nd_store_conn *c, int64_t tenant_id, nd_key_cb cb,
+			      void *arg, struct nd_error *err)
+{
+	static const char sql[] = "SELECT id, role, target, created_at, revoked_at FROM api_keys"
+				  " WHERE tenant_id = ?1 ORDER BY created_at, id";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct nd_key_row row = {
+			.id = sq_col_text(st, 0),
+			.target = sq_col_text(st, 2),
+			.created_at = sqlite3_column_int64(st, 3),
+			.revoked_at = sq_col_time(st, 4),
+		};
+		nd_role_parse(sq_col_text(st, 1), &row.role);
+		stop = cb(arg, &row);
+	}
+	sq_done(st);
+	if (stop)
+		return (enum nd_err)stop;
+	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "key list", err);
+}
+
+struct revoke_arg {
+	int64_t tenant_id;
+	const char *id;
+};
+
+static enum nd_err key_revoke_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+{
+	static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?3)"
+				  " WHERE tenant_id = ?1 AND id = ?2";
+	struct revoke_arg *a = arg;
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, a->tenant_id);
+	sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, nd_time_now_ms());
+	enum nd_err e = sq_exec_stmt(c, st, "key revoke", err);
+	if (!e && sqlite3_changes(c->db) == 0)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "key not found");
+	return e;
+}
+
+enum nd_err nd_store_key_revoke(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+				struct nd_error *err)
+{
+	struct revoke_arg a = {tenant_id, id};
+	return sq_tx(c, key_revoke_tx, &a, err);
+}

@@ -1,0 +1,197 @@
+/* buf.c - growable byte buffer and JSON writing helpers. */
+#include "util/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/time.h"
+#include "util/mem.h"
+
+void nd_buf_release(struct nd_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void nd_buf_reset(struct nd_buf *b)
+{
+	b->len = 0;
+}
+
+void nd_buf_reserve(struct nd_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+	if (need <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	b->data = nd_xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void nd_buf_add(struct nd_buf *b, const void *data, size_t n)
+{
+	nd_buf_reserve(b, n);
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void nd_buf_puts(struct nd_buf *b, const char *s)
+{
+	nd_buf_add(b, s, strlen(s));
+}
+
+void nd_buf_putc(struct nd_buf *b, char c)
+{
+	nd_buf_add(b, &c, 1);
+}
+
+void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0)
+		return;
+	nd_buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *nd_buf_steal(struct nd_buf *b, size_t *len)
+{
+	nd_buf_reserve(b, 0);
+	char *p = b->data;
+	if (len)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+const char *nd_buf_str(struct nd_buf *b)
+{
+	nd_buf_reserve(b, 0);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+void nd_buf_json_strn(struct nd_buf *b, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	nd_buf_reserve(b, n + 2);
+	nd_buf_putc(b, '"');
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		/* Copy the longest run that needs no escaping in one go. */
+		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
+		       s[run] != '\\')
+			run++;
+		if (run > i) {
+			nd_buf_add(b, s + i, run - i);
+			i = run;
+			continue;
+		}
+		unsigned char c = s[i];
+		if (c >= 0x80) {
+			size_t len = utf8_seq(s + i, n - i);
+			if (len) {
+				nd_buf_add(b, s + i, len);
+				i += len;
+			} else {
+				nd_buf_puts(b, "\\ufffd");
+				i++;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"': nd_buf_puts(b, "\\\""); break;
+		case '\\': nd_buf_puts(b, "\\\\"); break;
+		case '\n': nd_buf_puts(b, "\\n"); break;
+		case '\r': nd_buf_puts(b, "\\r"); break;
+		case '\t': nd_buf_puts(b, "\\t"); break;
+		default: {
+			char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			nd_buf_add(b, e, sizeof e);
+		}
+		}
+		i++;
+	}
+	nd_buf_putc(b, '"');
+}
+
+void nd_buf_json_str(struct nd_buf *b, const char *s)
+{
+	nd_buf_json_strn(b, s, strlen(s));
+}
+
+void nd_buf_json_str_or_null(struct nd_buf *b, const char *s)
+{
+	if (s)
+		nd_buf_json_str(b, s);
+	else
+		nd_buf_puts(b, "null");
+}
+
+void nd_buf_json_int(struct nd_buf *b, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+	nd_buf_add(b, tmp, (size_t)n);
+}
+
+void nd_buf_json_time(struct nd_buf *b, int64_t ms, bool present)
+{
+	if (!present) {
+		nd_buf_puts(b, "null");
+		return;
+	}
+	char tmp[ND_TIME_BUFSZ];
+	nd_time_format(ms, tmp);
+	nd_buf_putc(b, '"');
+	nd_buf_puts(b, tmp);
+	nd_buf_putc(b, '"');
+}

@@ -1,0 +1,43 @@
+/* buf.h - growable byte buffer and JSON writing helpers.
+ *
+ * Hot paths (feeds, access log) write JSON straight into a buffer instead of
+ * building a jansson tree per row. Strings are escaped per RFC 8259; invalid
+ * UTF-8 is replaced by U+FFFD so any stored text yields valid JSON. */
+#ifndef ND_UTIL_BUF_H
+#define ND_UTIL_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nd_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define ND_BUF_INIT {NULL, 0, 0}
+
+void nd_buf_release(struct nd_buf *b);
+void nd_buf_reset(struct nd_buf *b);
+void nd_buf_reserve(struct nd_buf *b, size_t extra);
+void nd_buf_add(struct nd_buf *b, const void *data, size_t n);
+void nd_buf_puts(struct nd_buf *b, const char *s);
+void nd_buf_putc(struct nd_buf *b, char c);
+void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hands the NUL-terminated contents to the caller and empties @b. */
+char *nd_buf_steal(struct nd_buf *b, size_t *len);
+/* NUL-terminated view of the contents (never NULL). */
+const char *nd_buf_str(struct nd_buf *b);
+
+/* JSON value writers. */
+void nd_buf_json_str(struct nd_buf *b, const char *s);
+void nd_buf_json_strn(struct nd_buf *b, const char *s, size_t n);
+/* Writes null when @s is NULL. */
+void nd_buf_json_str_or_null(struct nd_buf *b, const char *s);
+void nd_buf_json_int(struct nd_buf *b, int64_t v);
+/* RFC 3339 UTC time from Unix milliseconds, or null when !present. */
+void nd_buf_json_time(struct nd_buf *b, int64_t ms, bool present);
+
+#endif

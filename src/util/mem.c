@@ -1,0 +1,49 @@
+/* mem.c - allocation wrappers that abort on out-of-memory. */
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n)
+{
+	fprintf(stderr, "notifd: out of memory allocating %zu bytes\n", n);
+	abort();
+}
+
+void *nd_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom(n);
+	return p;
+}
+
+void *nd_xcalloc(size_t count, size_t n)
+{
+	void *p = calloc(count ? count : 1, n ? n : 1);
+	if (!p)
+		oom(count * n);
+	return p;
+}
+
+void *nd_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom(n);
+	return q;
+}
+
+char *nd_xstrdup(const char *s)
+{
+	return nd_xstrndup(s, strlen(s));
+}
+
+char *nd_xstrndup(const char *s, size_t n)
+{
+	char *p = nd_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}

@@ -1,0 +1,17 @@
+/* mem.h - allocation wrappers that abort on out-of-memory.
+ *
+ * A notification service that cannot allocate a few hundred bytes cannot
+ * answer anything useful either; aborting keeps NULL checks out of every
+ * handler and makes the failure loud instead of a half-written reply. */
+#ifndef ND_UTIL_MEM_H
+#define ND_UTIL_MEM_H
+
+#include <stddef.h>
+
+void *nd_xmalloc(size_t n);
+void *nd_xcalloc(size_t count, size_t n);
+void *nd_xrealloc(void *p, size_t n);
+char *nd_xstrdup(const char *s);
+char *nd_xstrndup(const char *s, size_t n);
+
+#endif
