@@ -163,12 +163,12 @@ static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
 		return usage_error("invalid tenant name \"%s\": use 1..64 of A-Z a-z 0-9 . _ -",
 				   tenant_name);
 	int64_t tenant;
-	char key[ND_KEY_GEN_LEN + 1], id[ND_KEY_ID_LEN + 1];
+	struct nd_new_key k;
 	if (nd_store_tenant_ensure(c, tenant_name, &tenant, &err) ||
-	    nd_svc_key_create(c, tenant, role, cli->target, key, id, &err))
+	    nd_svc_key_create(c, tenant, role, cli->target, &k, &err))
 		return die(err.detail);
-	printf("%s\n", key);
-	fprintf(stderr, "notifd: created %s key %s for tenant %s\n", nd_role_name(role), id,
+	printf("%s\n", k.key);
+	fprintf(stderr, "notifd: created %s key %s for tenant %s\n", nd_role_name(role), k.id,
 		tenant_name);
 	return 0;
 }

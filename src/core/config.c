@@ -86,9 +86,9 @@ enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *val
 				       "threads must be a number from 0 to 256");
 		c->threads = (unsigned)v;
 	} else if (strcmp(name, "max_body") == 0) {
-		if (!parse_uint(value, 1024, 1ull << 30, &v))
+		if (!parse_uint(value, 1, 1ull << 30, &v))
 			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "max_body must be a number of bytes from 1024 to 1073741824");
+				       "max_body must be a number of bytes from 1 to 1073741824");
 		c->max_body = (size_t)v;
 	} else if (strcmp(name, "synchronous") == 0) {
 		if (strcmp(value, "full") == 0)

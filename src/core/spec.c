@@ -1,6 +1,7 @@
 /* spec.c - JSON body parsing and field checks. */
 #include "core/spec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,19 @@ enum nd_err nd_json_parse_object(const char *data, size_t len, json_t **out,
 	if (len == 0)
 		return nd_fail(err, ND_ERR_MALFORMED_JSON, NULL, "request body is empty");
 	json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v && json_error_code(&jerr) == json_error_duplicate_key) {
+		/* jansson says: duplicate object key near '"name"' */
+		char key[ND_FIELD_MAX] = "";
+		const char *q = strstr(jerr.text, "'\"");
+		if (q) {
+			q += 2;
+			size_t n = strcspn(q, "\"");
+			snprintf(key, sizeof key, "%.*s", (int)n, q);
+		}
+		return nd_fail(err, ND_ERR_MALFORMED_JSON, key[0] ? key : NULL,
+			       "duplicate key \"%s\" at line %d, column %d", key, jerr.line,
+			       jerr.column);
+	}
 	if (!v)
 		return nd_fail(err, ND_ERR_MALFORMED_JSON, NULL,
 			       "malformed JSON at line %d, column %d: %s", jerr.line,

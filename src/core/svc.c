@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/time.h"
+
 static const char *const event_names[ND_EV__COUNT] = {
 	[ND_EV_IMPRESSION] = "impression", [ND_EV_ACTIVATION] = "activation",
 	[ND_EV_REDIRECTION] = "redirection", [ND_EV_DISMISS] = "dismiss",
@@ -34,8 +36,7 @@ bool nd_tenant_name_valid(const char *name)
 }
 
 enum nd_err nd_svc_key_create(struct nd_store_conn *c, int64_t tenant_id, enum nd_role role,
-			      const char *target, char key[ND_KEY_GEN_LEN + 1],
-			      char id[ND_KEY_ID_LEN + 1], struct nd_error *err)
+			      const char *target, struct nd_new_key *out, struct nd_error *err)
 {
 	if (role == ND_ROLE_MEMBER && (!target || !nd_id_valid(target)))
 		return nd_fail(err, target ? ND_ERR_INVALID_FIELD : ND_ERR_MISSING_FIELD, "target",
@@ -45,10 +46,11 @@ enum nd_err nd_svc_key_create(struct nd_store_conn *c, int64_t tenant_id, enum n
 		return nd_fail(err, ND_ERR_INVALID_FIELD, "target",
 			       "an admin key is not bound to a target");
 	unsigned char hash[ND_KEY_HASH_LEN];
-	nd_key_generate(key);
-	nd_key_hash(key, strlen(key), hash);
-	nd_key_id(hash, id);
-	return nd_store_key_put(c, tenant_id, hash, role, target, false, err);
+	nd_key_generate(out->key);
+	nd_key_hash(out->key, strlen(out->key), hash);
+	nd_key_id(hash, out->id);
+	out->created_at = nd_time_now_ms();
+	return nd_store_key_put(c, tenant_id, hash, role, target, out->created_at, false, err);
 }
 
 enum nd_err nd_svc_admin_key_ensure(struct nd_store_conn *c, const char *key,
@@ -64,7 +66,7 @@ enum nd_err nd_svc_admin_key_ensure(struct nd_store_conn *c, const char *key,
 		return e;
 	unsigned char hash[ND_KEY_HASH_LEN];
 	nd_key_hash(key, strlen(key), hash);
-	e = nd_store_key_put(c, tenant, hash, ND_ROLE_ADMIN, NULL, true, err);
+	e = nd_store_key_put(c, tenant, hash, ND_ROLE_ADMIN, NULL, nd_time_now_ms(), true, err);
 	if (e == ND_ERR_INVALID_PARAM)
 		return nd_fail(err, e, "admin_key",
 			       "admin key is already in use as another tenant's or a member key");

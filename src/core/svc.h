@@ -5,11 +5,16 @@
 #include "core/keys.h"
 #include "store/store.h"
 
+struct nd_new_key {
+	char key[ND_KEY_GEN_LEN + 1]; /* shown once, never stored */
+	char id[ND_KEY_ID_LEN + 1];
+	int64_t created_at;
+};
+
 /* Creates a key of @role for the tenant (@target required for members,
- * refused for admins) and writes it to @key and its id to @id. */
+ * refused for admins). */
 enum nd_err nd_svc_key_create(struct nd_store_conn *c, int64_t tenant_id, enum nd_role role,
-			      const char *target, char key[ND_KEY_GEN_LEN + 1],
-			      char id[ND_KEY_ID_LEN + 1], struct nd_error *err);
+			      const char *target, struct nd_new_key *out, struct nd_error *err);
 
 /* Makes sure the operator's @key is a valid admin key of tenant "default". */
 enum nd_err nd_svc_admin_key_ensure(struct nd_store_conn *c, const char *key,

@@ -72,7 +72,8 @@ enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
  * to another tenant or role is an ND_ERR_INVALID_PARAM. */
 enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
 			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-			     const char *target, bool reinstate, struct nd_error *err);
+			     const char *target, int64_t created_at, bool reinstate,
+			     struct nd_error *err);
 /* Resolves a key hash to its principal; ND_ERR_UNAUTHORIZED when unknown or revoked. */
 enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 			      struct nd_principal *out, struct nd_error *err);

@@ -2,7 +2,6 @@
 #include <string.h>
 
 #include "core/svc.h"
-#include "core/time.h"
 #include "face/v1/v1.h"
 
 static const struct nd_field_spec key_spec[] = {
@@ -18,18 +17,18 @@ enum nd_err v1_key_create(struct nd_req *r)
 		return e;
 	enum nd_role role;
 	const char *target = nd_json_str(body, "target");
-	char key[ND_KEY_GEN_LEN + 1], id[ND_KEY_ID_LEN + 1];
+	struct nd_new_key k;
 	if (!nd_role_parse(nd_json_str(body, "role"), &role))
 		e = nd_fail(&r->err, ND_ERR_INVALID_FIELD, "role", "role must be admin or member");
 	else
-		e = nd_svc_key_create(r->db, r->who.tenant_id, role, target, key, id, &r->err);
+		e = nd_svc_key_create(r->db, r->who.tenant_id, role, target, &k, &r->err);
 	if (!e) {
 		struct nd_buf *b = &r->out;
-		nd_buf_printf(b, "{\"id\":\"%s\",\"key\":\"%s\",\"role\":\"%s\",\"target\":", id, key,
-			      nd_role_name(role));
+		nd_buf_printf(b, "{\"id\":\"%s\",\"key\":\"%s\",\"role\":\"%s\",\"target\":", k.id,
+			      k.key, nd_role_name(role));
 		nd_buf_json_str_or_null(b, target);
 		nd_buf_puts(b, ",\"created_at\":");
-		nd_buf_json_time(b, nd_time_now_ms(), true);
+		nd_buf_json_time(b, k.created_at, true);
 		nd_buf_putc(b, '}');
 		nd_reply_json(r, 201);
 	}

@@ -50,6 +50,7 @@ struct key_arg {
 	const unsigned char *hash;
 	enum nd_role role;
 	const char *target;
+	int64_t created_at;
 	bool reinstate;
 };
 
@@ -88,15 +89,16 @@ static enum nd_err key_put_tx(struct nd_store_conn *c, void *arg, struct nd_erro
 	sqlite3_bind_int64(st, 3, a->tenant_id);
 	sqlite3_bind_text(st, 4, nd_role_name(a->role), -1, SQLITE_STATIC);
 	sq_bind_text(st, 5, a->target);
-	sqlite3_bind_int64(st, 6, nd_time_now_ms());
+	sqlite3_bind_int64(st, 6, a->created_at);
 	return sq_exec_stmt(c, st, "key insert", err);
 }
 
 enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
 			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-			     const char *target, bool reinstate, struct nd_error *err)
+			     const char *target, int64_t created_at, bool reinstate,
+			     struct nd_error *err)
 {
-	struct key_arg a = {tenant_id, hash, role, target, reinstate};
+	struct key_arg a = {tenant_id, hash, role, target, created_at, reinstate};
 	return sq_tx(c, key_put_tx, &a, err);
 }
 

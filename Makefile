@@ -1,0 +1,49 @@
+# notifd - the user verbs. Meson and Ninja do the building.
+#
+#   make          build build/notifd
+#   make run      build, seed the demo tenant, serve on 127.0.0.1:8080
+#   make check    build, run every test, then run them again under ASan + UBSan
+#   make deps     install missing Debian packages (as root) or print the apt-get line
+
+BUILD    := build
+ASAN     := build-asan
+MESON    := meson
+# The Debian packages the build, the tests and `make run` need.
+PKGS     := meson ninja-build pkg-config gcc libc6-dev \
+            libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev uuid-dev \
+            libcmocka-dev python3 curl
+
+.PHONY: all deps build asan run check unit e2e clean
+
+all: build
+
+deps:
+	@scripts/deps.sh $(PKGS)
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --werror
+
+$(ASAN)/build.ninja:
+	$(MESON) setup $(ASAN) --werror --buildtype=debug \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+
+build: deps $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD)
+
+asan: deps $(ASAN)/build.ninja
+	$(MESON) compile -C $(ASAN)
+
+run: build
+	@scripts/run.sh $(BUILD)/notifd
+
+check: build asan
+	@scripts/check.sh $(BUILD) $(ASAN)
+
+unit: build
+	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs
+
+e2e: build
+	$(MESON) test -C $(BUILD) --suite e2e --print-errorlogs
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

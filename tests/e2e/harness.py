@@ -1,0 +1,417 @@
+"""End-to-end harness for notifd: runs the real binary, talks HTTP to it.
+
+Python 3 standard library only.
+"""
+
+import collections
+import datetime
+import http.client
+import itertools
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 15.0
+
+PROBLEM_PREFIX = "urn:notifd:problem:"
+GUID_RE = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
+REQ_ID_GEN_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+# RFC 3339 UTC, milliseconds only when not zero.
+TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
+
+# Sentinel: "use the daemon's admin key".
+ADMIN = object()
+
+
+def notifd_bin():
+    return os.environ.get("NOTIFD_BIN") or os.path.join(REPO, "build", "notifd")
+
+
+def clean_env(extra=None):
+    """The current environment without any NOTIFD_* variable, plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFD_")}
+    if extra:
+        env.update(extra)
+    return env
+
+
+def random_key(prefix="e2e_"):
+    return prefix + secrets.token_hex(24)  # 4 + 48 chars
+
+
+def enc(ident):
+    """Percent-encode one path segment (so 'a/b' -> 'a%2Fb')."""
+    return urllib.parse.quote(str(ident), safe="")
+
+
+def parse_time(s):
+    """Parse a response time (RFC 3339 UTC) into an aware datetime."""
+    if not isinstance(s, str) or not TIME_RE.match(s):
+        raise ValueError("not an RFC 3339 UTC time: %r" % (s,))
+    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in s else "%Y-%m-%dT%H:%M:%SZ"
+    return datetime.datetime.strptime(s, fmt).replace(tzinfo=datetime.timezone.utc)
+
+
+def run_cli(args, env=None, timeout=10.0, binary=None):
+    """Run the binary to completion; returns CompletedProcess (text mode)."""
+    return subprocess.run(
+        [binary or notifd_bin()] + list(args),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(env),
+        timeout=timeout,
+        text=True,
+    )
+
+
+Response = collections.namedtuple("Response", "status headers body")
+
+
+class DaemonError(Exception):
+    pass
+
+
+class Daemon:
+    """One notifd process. start()/stop()/restart() keep the same db and admin key."""
+
+    def __init__(self, workdir, admin_key=None, db=None, listen="127.0.0.1:0",
+                 extra_args=(), env=None, use_flags=True, binary=None):
+        self.workdir = workdir
+        self.binary = binary or notifd_bin()
+        self.admin_key = admin_key if admin_key is not None else random_key("e2e_admin_")
+        self.db = db or os.path.join(workdir, "notifd.db")
+        self.listen = listen
+        self.extra_args = list(extra_args)
+        self.env = dict(env or {})
+        self.use_flags = use_flags
+        self.proc = None
+        self.host = None
+        self.port = None
+        self.logs = []       # every stderr line (str, without newline), across restarts
+        self.stdout_lines = []
+        self._lock = threading.Lock()
+        self._threads = []
+
+    # -- process control -------------------------------------------------
+
+    def argv(self):
+        argv = [self.binary]
+        if self.use_flags:
+            if self.listen is not None:
+                argv += ["--listen", self.listen]
+            if self.db is not None:
+                argv += ["--db", self.db]
+            if self.admin_key is not None:
+                argv += ["--admin-key", self.admin_key]
+        return argv + self.extra_args
+
+    def start(self):
+        if self.proc is not None:
+            raise DaemonError("already running")
+        if not os.path.exists(self.binary):
+            raise DaemonError("notifd binary not found at %s (set NOTIFD_BIN)" % self.binary)
+        listening = threading.Event()
+        state = {"addr": None, "eof": False}
+        first_line = len(self.logs)
+        self.proc = proc = subprocess.Popen(
+            self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=clean_env(self.env), cwd=self.workdir)
+
+        def drain_err():
+            for raw in proc.stderr:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._lock:
+                    self.logs.append(line)
+                if state["addr"] is None:
+                    try:
+                        rec = json.loads(line)
+                    except ValueError:
+                        rec = None
+                    if isinstance(rec, dict) and rec.get("event") == "listening" \
+                            and isinstance(rec.get("addr"), str):
+                        state["addr"] = rec["addr"]
+                        listening.set()
+            state["eof"] = True
+            listening.set()
+
+        def drain_out():
+            for raw in proc.stdout:
+                with self._lock:
+                    self.stdout_lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+
+        self._threads = [threading.Thread(target=drain_err, daemon=True),
+                         threading.Thread(target=drain_out, daemon=True)]
+        for t in self._threads:
+            t.start()
+        listening.wait(START_TIMEOUT)
+        if state["addr"] is None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            self._reap(proc)
+            with self._lock:
+                err = "\n".join(self.logs[first_line:])
+            raise DaemonError("notifd did not report listening (exit %r); stderr:\n%s"
+                              % (proc.returncode, err[-4000:]))
+        host, _, port = state["addr"].rpartition(":")
+        self.host = host.strip("[]")
+        self.port = int(port)
+        return self
+
+    def _reap(self, proc):
+        for t in self._threads:
+            t.join(5)
+        for f in (proc.stdout, proc.stderr):
+            if f is not None:
+                f.close()
+        self.proc = None
+
+    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+        """Signal the daemon and wait; returns its exit code (killed: raises)."""
+        proc = self.proc
+        if proc is None:
+            raise DaemonError("not running")
+        if proc.poll() is None:
+            proc.send_signal(sig)
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise DaemonError("notifd did not exit within %ss of signal %s" % (timeout, sig))
+        finally:
+            self._reap(proc)
+        return rc
+
+    def kill(self):
+        proc = self.proc
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            self._reap(proc)
+
+    def restart(self):
+        rc = self.stop()
+        if rc != 0:
+            raise DaemonError("notifd exited with %r on SIGTERM" % rc)
+        return self.start()
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- logs ------------------------------------------------------------
+
+    def log_lines(self):
+        with self._lock:
+            return list(self.logs)
+
+    def log_records(self):
+        out = []
+        for line in self.log_lines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
+
+    def wait_log(self, pred, timeout=3.0):
+        """First parsed log record satisfying pred, waiting up to timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for rec in self.log_records():
+                if pred(rec):
+                    return rec
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.02)
+
+    # -- HTTP ------------------------------------------------------------
+
+    def connection(self, timeout=HTTP_TIMEOUT):
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+
+    def auth_headers(self, key=ADMIN, auth="x-key"):
+        if key is ADMIN:
+            key = self.admin_key
+        if key is None:
+            return {}
+        if auth == "x-key":
+            return {"X-Key": key}
+        if auth == "bearer":
+            return {"Authorization": "Bearer " + key}
+        raise ValueError(auth)
+
+    def request(self, method, path, body=None, key=ADMIN, headers=None, raw_body=None,
+                auth="x-key", conn=None):
+        """Returns Response(status, headers (lower-cased names), body).
+
+        body is JSON-encoded; raw_body (bytes/str/iterable) is sent as is.
+        The response body is parsed JSON when it parses, raw bytes otherwise.
+        """
+        hdrs = self.auth_headers(key, auth)
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode("utf-8")
+        elif raw_body is not None:
+            payload = raw_body.encode("utf-8") if isinstance(raw_body, str) else raw_body
+        if payload is not None:
+            hdrs["Content-Type"] = "application/json"
+        if headers:
+            hdrs.update(headers)
+        own = conn is None
+        c = conn or self.connection()
+        try:
+            c.request(method, path, body=payload, headers=hdrs)
+            return read_response(c.getresponse())
+        finally:
+            if own:
+                c.close()
+
+    # -- CLI -------------------------------------------------------------
+
+    def key_create(self, role, target=None, tenant=None):
+        """Run `notifd key create` against this daemon's db; returns the key."""
+        args = ["key", "create", "--role", role]
+        if target is not None:
+            args += ["--target", target]
+        if tenant is not None:
+            args += ["--tenant", tenant]
+        args += ["--db", self.db]
+        cp = run_cli(args, binary=self.binary)
+        if cp.returncode != 0:
+            raise DaemonError("key create %r failed (%d): %s" % (args, cp.returncode, cp.stderr))
+        return cp.stdout.rstrip("\n")
+
+
+def read_response(resp):
+    data = resp.read()
+    headers = {}
+    for name, value in resp.getheaders():
+        n = name.lower()
+        headers[n] = headers[n] + ", " + value if n in headers else value
+    body = data
+    if data:
+        try:
+            body = json.loads(data.decode("utf-8"))
+        except ValueError:
+            body = data
+    return Response(resp.status, headers, body)
+
+
+_counter = itertools.count(1)
+
+
+def uid(prefix="id"):
+    """A process-unique identifier."""
+    return "%s-%d-%s" % (prefix, next(_counter), secrets.token_hex(3))
+
+
+class DaemonTestCase(unittest.TestCase):
+    """Starts one daemon per test class; stopping it must exit 0."""
+
+    daemon_args = ()
+    maxDiff = 4000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-")
+        cls.daemon = Daemon(cls._tmp.name, extra_args=cls.daemon_args)
+        try:
+            cls.daemon.start()
+        except BaseException:
+            cls._tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.daemon.stop() if cls.daemon.proc is not None else 0
+        finally:
+            cls._tmp.cleanup()
+        super().tearDownClass()
+        if rc != 0:
+            raise AssertionError("notifd exited with code %r on SIGTERM (expected 0)" % rc)
+
+    # -- helpers ---------------------------------------------------------
+
+    def req(self, method, path, body=None, **kw):
+        return self.daemon.request(method, path, body, **kw)
+
+    def ok(self, method, path, body=None, status=None, **kw):
+        """Request that must succeed (2xx, or exactly `status`)."""
+        r = self.daemon.request(method, path, body, **kw)
+        if status is None:
+            ok = 200 <= r.status < 300
+        else:
+            ok = r.status == status
+        if not ok:
+            self.fail("%s %s -> %d (expected %s): %r"
+                      % (method, path, r.status, status or "2xx", r.body))
+        return r
+
+    def uid(self, prefix="id"):
+        return uid(prefix)
+
+    def new_tenant(self, name=None):
+        """Create a fresh tenant; returns (tenant name, admin key)."""
+        name = name or uid("tenant")
+        return name, self.daemon.key_create("admin", tenant=name)
+
+    def assertProblem(self, r, status, ptype=None, field=None, detail_names_field=None):
+        """r is a problem+json response with the given status/type/field.
+
+        For body-validation problems the detail must also name the field."""
+        if detail_names_field is None:
+            detail_names_field = ptype not in ("unknown-reference", "invalid-parameter")
+        ctx = "%d %r" % (r.status, r.body)
+        self.assertEqual(r.status, status, ctx)
+        ctype = r.headers.get("content-type", "")
+        self.assertTrue(ctype.split(";")[0].strip().lower() == "application/problem+json",
+                        "content-type %r; %s" % (ctype, ctx))
+        b = r.body
+        self.assertIsInstance(b, dict, ctx)
+        for f in ("type", "title", "status", "detail", "request_id"):
+            self.assertIn(f, b, ctx)
+        self.assertIsInstance(b["title"], str, ctx)
+        self.assertIsInstance(b["detail"], str, ctx)
+        self.assertEqual(b["status"], status, ctx)
+        self.assertEqual(b["request_id"], r.headers.get("x-request-id"), ctx)
+        if ptype is not None:
+            self.assertEqual(b["type"], PROBLEM_PREFIX + ptype, ctx)
+        if field is not None:
+            self.assertEqual(b.get("field"), field, ctx)
+            if detail_names_field:
+                self.assertIn(field, b["detail"], ctx)
+        return b
+
+    def assertTime(self, value, msg=None):
+        self.assertIsInstance(value, str, msg)
+        self.assertRegex(value, TIME_RE, msg)
+        if "." in value:
+            self.assertFalse(value.endswith(".000Z"), "zero milliseconds must be omitted: %r" % value)
+        return parse_time(value)
+
+    def assertRecent(self, value, slack=120.0):
+        t = self.assertTime(value)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.assertLess(abs((now - t).total_seconds()), slack, "%r is not 'now'" % value)
+        return t

@@ -1,0 +1,357 @@
+"""CLI: flags, env, config file precedence, --help/--version, bad values,
+`key create`, signals, restart persistence."""
+
+import os
+import signal
+import socket
+import tempfile
+import unittest
+
+from harness import Daemon, random_key, run_cli
+
+
+class CliTestCase(unittest.TestCase):
+    maxDiff = 4000
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-cli-")
+        self.addCleanup(tmp.cleanup)
+        self.tmp = tmp.name
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def start(self, **kw):
+        d = Daemon(self.tmp, **kw)
+        d.start()
+        self.addCleanup(d.kill)
+        return d
+
+    def stop_ok(self, d, sig=signal.SIGTERM):
+        rc = d.stop(sig)
+        self.assertEqual(rc, 0, "exit code after %s; stderr tail: %s"
+                         % (sig, d.log_lines()[-5:]))
+
+    def write_config(self, name, text):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def busy_port(self):
+        """A port that is already taken (listening) for the test's duration."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        self.addCleanup(s.close)
+        return s.getsockname()[1]
+
+    def assertKeyWorks(self, d, key, works=True):
+        r = d.request("GET", "/v1/segments", key=key)
+        self.assertEqual(r.status, 200 if works else 401, r.body)
+
+    def assertOneLineError(self, cp, needle):
+        self.assertNotEqual(cp.returncode, 0, "expected failure; stdout=%r" % cp.stdout)
+        lines = [l for l in cp.stderr.splitlines() if l.strip()]
+        self.assertEqual(len(lines), 1, "expected one line on stderr, got %r" % cp.stderr)
+        self.assertIn(needle, lines[0])
+
+
+class TestHelpVersion(CliTestCase):
+    def test_help(self):
+        cp = run_cli(["--help"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertTrue(cp.stdout.strip(), "--help printed nothing on stdout")
+        self.assertIn("--listen", cp.stdout)
+        self.assertIn("--db", cp.stdout)
+
+    def test_version(self):
+        cp = run_cli(["--version"])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertTrue(cp.stdout.strip(), "--version printed nothing on stdout")
+        self.assertRegex(cp.stdout, r"\d")
+
+
+class TestBadValues(CliTestCase):
+    def args(self, **over):
+        a = {"--listen": "127.0.0.1:0", "--db": self.path("x.db"),
+             "--admin-key": random_key()}
+        a.update(over)
+        out = []
+        for k, v in a.items():
+            out += [k, v]
+        return out
+
+    def test_listen_nonsense(self):
+        cp = run_cli(self.args(**{"--listen": "nonsense"}))
+        self.assertOneLineError(cp, "listen")
+
+    def test_listen_bad_port(self):
+        cp = run_cli(self.args(**{"--listen": "127.0.0.1:70000"}))
+        self.assertOneLineError(cp, "listen")
+
+    def test_listen_nonsense_from_env(self):
+        cp = run_cli(["--db", self.path("x.db"), "--admin-key", random_key()],
+                     env={"NOTIFD_LISTEN": "nonsense"})
+        self.assertOneLineError(cp, "listen")
+
+    def test_db_in_missing_directory(self):
+        bad = self.path("nonexistent-dir", "x.db")
+        cp = run_cli(self.args(**{"--db": bad}))
+        self.assertOneLineError(cp, bad)
+        self.assertFalse(os.path.exists(self.path("nonexistent-dir")))
+
+    def test_short_admin_key_rejected(self):
+        cp = run_cli(self.args(**{"--admin-key": "short"}))
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertTrue(cp.stderr.strip())
+
+    def test_listen_port_in_use(self):
+        port = self.busy_port()
+        cp = run_cli(self.args(**{"--listen": "127.0.0.1:%d" % port}))
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertTrue(cp.stderr.strip())
+
+
+class TestPrecedence(CliTestCase):
+    def test_env_only(self):
+        db, key = self.path("env.db"), random_key()
+        d = self.start(use_flags=False, db=db, admin_key=key,
+                       env={"NOTIFD_LISTEN": "127.0.0.1:0", "NOTIFD_DB": db,
+                            "NOTIFD_ADMIN_KEY": key})
+        self.assertKeyWorks(d, key)
+        self.assertTrue(os.path.exists(db))
+        self.stop_ok(d)
+
+    def config_text(self, listen, db, key, max_body=None, extra=""):
+        text = ("# notifd test config\n"
+                "\n"
+                "listen = %s\n"
+                "db = %s\n"
+                "   # indented comment\n"
+                "admin_key = %s\n"
+                "threads = 2\n"
+                "synchronous = normal\n" % (listen, db, key))
+        if max_body is not None:
+            text += "max_body = %d\n" % max_body
+        return text + extra
+
+    def test_config_only_via_env(self):
+        db, key = self.path("cfg.db"), random_key()
+        cfg = self.write_config("notifd.conf", self.config_text("127.0.0.1:0", db, key, 1000))
+        d = self.start(use_flags=False, db=db, admin_key=key, env={"NOTIFD_CONFIG": cfg})
+        self.assertKeyWorks(d, key)
+        self.assertTrue(os.path.exists(db))
+        # max_body from the config file
+        r = d.request("PUT", "/v1/targets/big", {"profile": "x" * 1500})
+        self.assertEqual(r.status, 413, r.body)
+        r = d.request("PUT", "/v1/targets/small", {"profile": "x" * 500})
+        self.assertEqual(r.status, 201, r.body)
+        self.stop_ok(d)
+
+    def test_config_via_flag(self):
+        db, key = self.path("cfg.db"), random_key()
+        cfg = self.write_config("notifd.conf", self.config_text("127.0.0.1:0", db, key))
+        d = self.start(use_flags=False, db=db, admin_key=key, extra_args=["--config", cfg])
+        self.assertKeyWorks(d, key)
+        self.assertTrue(os.path.exists(db))
+        self.stop_ok(d)
+
+    def test_flags_beat_env(self):
+        busy = self.busy_port()
+        db_env, db_flag = self.path("env.db"), self.path("flag.db")
+        key_env, key_flag = random_key(), random_key()
+        d = self.start(listen="127.0.0.1:0", db=db_flag, admin_key=key_flag,
+                       env={"NOTIFD_LISTEN": "127.0.0.1:%d" % busy, "NOTIFD_DB": db_env,
+                            "NOTIFD_ADMIN_KEY": key_env})
+        self.assertNotEqual(d.port, busy)
+        self.assertKeyWorks(d, key_flag)
+        self.assertKeyWorks(d, key_env, works=False)
+        self.assertTrue(os.path.exists(db_flag))
+        self.assertFalse(os.path.exists(db_env))
+        self.stop_ok(d)
+
+    def test_env_beats_config(self):
+        busy = self.busy_port()
+        db_cfg, db_env = self.path("cfg.db"), self.path("env.db")
+        key_cfg, key_env = random_key(), random_key()
+        cfg = self.write_config("notifd.conf", self.config_text(
+            "127.0.0.1:%d" % busy, db_cfg, key_cfg, max_body=1000))
+        d = self.start(use_flags=False, db=db_env, admin_key=key_env,
+                       env={"NOTIFD_CONFIG": cfg, "NOTIFD_LISTEN": "127.0.0.1:0",
+                            "NOTIFD_DB": db_env, "NOTIFD_ADMIN_KEY": key_env})
+        self.assertNotEqual(d.port, busy)
+        self.assertKeyWorks(d, key_env)
+        self.assertKeyWorks(d, key_cfg, works=False)
+        self.assertTrue(os.path.exists(db_env))
+        self.assertFalse(os.path.exists(db_cfg))
+        # a setting only the config file gives still applies
+        r = d.request("PUT", "/v1/targets/big", {"profile": "x" * 1500})
+        self.assertEqual(r.status, 413, r.body)
+        self.stop_ok(d)
+
+    def test_flags_beat_config(self):
+        busy = self.busy_port()
+        db_cfg, db_flag = self.path("cfg.db"), self.path("flag.db")
+        key_cfg, key_flag = random_key(), random_key()
+        cfg = self.write_config("notifd.conf", self.config_text(
+            "127.0.0.1:%d" % busy, db_cfg, key_cfg, max_body=100))
+        d = self.start(listen="127.0.0.1:0", db=db_flag, admin_key=key_flag,
+                       extra_args=["--max-body", "5000"], env={"NOTIFD_CONFIG": cfg})
+        self.assertNotEqual(d.port, busy)
+        self.assertKeyWorks(d, key_flag)
+        self.assertKeyWorks(d, key_cfg, works=False)
+        self.assertTrue(os.path.exists(db_flag))
+        self.assertFalse(os.path.exists(db_cfg))
+        r = d.request("PUT", "/v1/targets/mid", {"profile": "x" * 2000})
+        self.assertEqual(r.status, 201, r.body)
+        r = d.request("PUT", "/v1/targets/big", {"profile": "x" * 2000, "name": "y" * 200,
+                                                 "email": "z" * 254, "attributes": {"a": "b" * 1000}})
+        self.assertEqual(r.status, 201, r.body)  # ~3.5 KB, still under 5000
+        r = d.request("PUT", "/v1/targets/huge", {"attributes": {"a": "b" * 6000}})
+        self.assertEqual(r.status, 413, r.body)
+        self.stop_ok(d)
+
+
+class TestKeyCreate(CliTestCase):
+    def test_key_create_output_and_use(self):
+        d = self.start()
+        cp = run_cli(["key", "create", "--role", "admin", "--db", d.db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertRegex(cp.stdout, r"^\S{16,}\n$", "stdout must be exactly the key + newline")
+        key = cp.stdout[:-1]
+        self.assertNotEqual(key, d.admin_key)
+        self.assertKeyWorks(d, key)
+        # the new key is an admin key of tenant "default": sees default's objects
+        self.assertEqual(d.request("PUT", "/v1/targets/shared", {"name": "S"}).status, 201)
+        r = d.request("GET", "/v1/targets/shared", key=key)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.body["name"], "S")
+        self.stop_ok(d)
+
+    def test_member_key(self):
+        d = self.start()
+        d.request("PUT", "/v1/targets/alice", {})
+        cp = run_cli(["key", "create", "--role", "member", "--target", "alice", "--db", d.db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertRegex(cp.stdout, r"^\S{16,}\n$")
+        key = cp.stdout[:-1]
+        r = d.request("GET", "/v1/targets/alice/notifications", key=key)
+        self.assertEqual(r.status, 200, r.body)
+        r = d.request("GET", "/v1/targets/bob/notifications", key=key)
+        self.assertEqual(r.status, 403, r.body)
+        r = d.request("GET", "/v1/segments", key=key)
+        self.assertEqual(r.status, 403, r.body)
+        self.stop_ok(d)
+
+    def test_new_tenant(self):
+        d = self.start()
+        self.assertEqual(d.request("POST", "/v1/segments", {"name": "default-seg"}).status, 201)
+        self.assertEqual(d.request("PUT", "/v1/targets/t1", {"name": "x"}).status, 201)
+        key = d.key_create("admin", tenant="other")
+        r = d.request("GET", "/v1/segments", key=key)
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(r.body["segments"], [])
+        self.assertEqual(d.request("GET", "/v1/targets/t1", key=key).status, 404)
+        # the tenant is reused on second mention
+        key2 = d.key_create("admin", tenant="other")
+        self.assertEqual(d.request("POST", "/v1/segments", {"name": "o"}, key=key).status, 201)
+        r = d.request("GET", "/v1/segments", key=key2)
+        self.assertEqual([s["name"] for s in r.body["segments"]], ["o"])
+        self.stop_ok(d)
+
+    def test_bad_role(self):
+        cp = run_cli(["key", "create", "--role", "root", "--db", self.path("k.db")])
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertEqual(cp.stdout, "")
+
+
+class TestSignals(CliTestCase):
+    def _stop_with(self, sig):
+        d = self.start()
+        self.assertEqual(d.request("GET", "/healthz", key=None).status, 200)
+        port = d.port
+        self.stop_ok(d, sig)
+        with self.assertRaises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+    def test_sigterm_exit_0(self):
+        self._stop_with(signal.SIGTERM)
+
+    def test_sigint_exit_0(self):
+        self._stop_with(signal.SIGINT)
+
+    def test_sigterm_with_idle_keepalive_connection(self):
+        d = self.start()
+        conn = d.connection()
+        self.addCleanup(conn.close)
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+        self.stop_ok(d)
+
+
+class TestRestart(CliTestCase):
+    def test_data_survives_restart(self):
+        d = self.start()
+        R = d.request
+        self.assertEqual(R("PUT", "/v1/targets/alice", {"name": "Alice", "attributes": {"k": [1, 2]}}).status, 201)
+        seg = R("POST", "/v1/segments", {"name": "vip"}).body["id"]
+        self.assertEqual(R("PUT", "/v1/segments/%d/members/bob" % seg).status, 204)
+        self.assertEqual(R("PUT", "/v1/campaigns/c1", {"name": "Camp"}).status, 201)
+        n = R("POST", "/v1/notifications", {"libelle": "hello", "campaign_id": "c1",
+                                            "targets": ["alice"], "segments": [seg],
+                                            "date_started": "2024-03-01T10:00:00Z"})
+        self.assertEqual(n.status, 201, n.body)
+        self.assertEqual(n.body["notification_key"], 1)
+        self.assertEqual(R("POST", "/v1/targets/alice/events",
+                           {"notification_key": 1, "type": "read",
+                            "at": "2024-03-01T11:00:00Z"}).status, 204)
+        member = R("POST", "/v1/keys", {"role": "member", "target": "alice"}).body
+        revoked = R("POST", "/v1/keys", {"role": "admin"}).body
+        self.assertEqual(R("DELETE", "/v1/keys/" + revoked["id"]).status, 204)
+        cli_key = d.key_create("admin", tenant="t2")
+        before = {
+            "target": R("GET", "/v1/targets/alice").body,
+            "segment": R("GET", "/v1/segments/%d" % seg).body,
+            "campaign": R("GET", "/v1/campaigns/c1").body,
+            "notification": R("GET", "/v1/notifications/1").body,
+            "feed": R("GET", "/v1/targets/alice/notifications").body,
+            "keys": R("GET", "/v1/keys").body,
+        }
+        old_port = d.port
+        d.restart()
+        after = {
+            "target": R("GET", "/v1/targets/alice").body,
+            "segment": R("GET", "/v1/segments/%d" % seg).body,
+            "campaign": R("GET", "/v1/campaigns/c1").body,
+            "notification": R("GET", "/v1/notifications/1").body,
+            "feed": R("GET", "/v1/targets/alice/notifications").body,
+            "keys": R("GET", "/v1/keys").body,
+        }
+        self.assertEqual(before, after)
+        self.assertEqual(after["feed"]["notifications"][0]["read"], "2024-03-01T11:00:00Z")
+        self.assertEqual(after["segment"]["members"], 1)
+        self.assertEqual(R("GET", "/v1/targets/bob").status, 200)
+        self.assertEqual(R("GET", "/v1/targets/alice/notifications", key=member["key"]).status, 200)
+        self.assertEqual(R("GET", "/v1/segments", key=revoked["key"]).status, 401)
+        self.assertEqual(R("GET", "/v1/segments", key=cli_key).status, 200)
+        # the per-tenant sequences continue
+        n2 = R("POST", "/v1/notifications", {"libelle": "again"})
+        self.assertEqual(n2.body["notification_key"], 2, n2.body)
+        s2 = R("POST", "/v1/segments", {"name": "vip2"})
+        self.assertEqual(s2.body["id"], seg + 1, s2.body)
+        self.stop_ok(d)
+
+    def test_restart_twice_same_db(self):
+        d = self.start()
+        self.assertEqual(d.request("PUT", "/v1/targets/x", {"name": "1"}).status, 201)
+        d.restart()
+        self.assertEqual(d.request("PUT", "/v1/targets/x", {"name": "2"}).status, 200)
+        d.restart()
+        r = d.request("GET", "/v1/targets/x")
+        self.assertEqual(r.body["name"], "2")
+        self.stop_ok(d)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,314 @@
+"""HTTP layer: request ids, body and URI caps, 404/405, keep-alive,
+access log, /healthz."""
+
+import http.client
+import json
+import socket
+import unittest
+
+from harness import DaemonTestCase, REQ_ID_GEN_RE, KEY_ID_RE, read_response
+
+MIB = 1024 * 1024
+
+
+def json_body_of_size(size, field="name"):
+    """A JSON object of exactly `size` bytes: {"<field>":"xxx..."}."""
+    overhead = len(json.dumps({field: ""}))
+    body = json.dumps({field: "x" * (size - overhead)}).encode()
+    assert len(body) == size
+    return body
+
+
+class TestRequestId(DaemonTestCase):
+    def test_generated_when_absent(self):
+        ids = set()
+        for method, path, key in (("GET", "/healthz", None), ("GET", "/v1/segments", "ADMIN"),
+                                  ("GET", "/v1/nope", "ADMIN"), ("GET", "/v1/segments", None)):
+            kw = {} if key == "ADMIN" else {"key": None}
+            r = self.req(method, path, **kw)
+            rid = r.headers.get("x-request-id")
+            self.assertIsNotNone(rid, "%s %s has no X-Request-Id" % (method, path))
+            self.assertRegex(rid, REQ_ID_GEN_RE)
+            ids.add(rid)
+        self.assertEqual(len(ids), 4, "generated request ids must differ")
+
+    def test_sane_ids_echoed(self):
+        for rid in ("abc-123", "A.b_c:9-Z", "x", "7" * 128):
+            r = self.req("GET", "/healthz", key=None, headers={"X-Request-Id": rid})
+            self.assertEqual(r.headers.get("x-request-id"), rid)
+
+    def test_echoed_into_problem_body(self):
+        r = self.req("GET", "/v1/targets/nobody-here", headers={"X-Request-Id": "trace.42"})
+        self.assertEqual(r.headers.get("x-request-id"), "trace.42")
+        self.assertProblem(r, 404, "not-found")
+        self.assertEqual(r.body["request_id"], "trace.42")
+
+    def test_insane_ids_replaced(self):
+        for rid in ("a" * 300, "7" * 129, "has space", "slash/char", "semi;colon", "é-utf8",
+                    "quote\"d"):
+            r = self.req("GET", "/healthz", key=None,
+                         headers={"X-Request-Id": rid.encode("utf-8").decode("latin-1")})
+            got = r.headers.get("x-request-id")
+            self.assertIsNotNone(got)
+            self.assertNotEqual(got, rid)
+            self.assertRegex(got, REQ_ID_GEN_RE, "for client id %r" % rid)
+
+    def test_generated_id_in_problem_and_log(self):
+        r = self.req("GET", "/v1/segments", key=None)
+        self.assertProblem(r, 401, "unauthorized")
+        rid = r.headers["x-request-id"]
+        rec = self.daemon.wait_log(lambda x: x.get("request_id") == rid)
+        self.assertIsNotNone(rec, "no access log line with request_id %s" % rid)
+        self.assertEqual(rec["status"], 401)
+
+
+class TestBodyCap(DaemonTestCase):
+    def send(self, body, chunked):
+        conn = self.daemon.connection()
+        self.addCleanup(conn.close)
+        headers = {"X-Key": self.daemon.admin_key, "Content-Type": "application/json"}
+        if chunked:
+            def gen(data=body, step=64 * 1024):
+                for i in range(0, len(data), step):
+                    yield data[i:i + step]
+            payload = gen()
+        else:
+            payload = body
+        try:
+            conn.request("PUT", "/v1/targets/capped", body=payload, headers=headers,
+                         encode_chunked=chunked)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer before reading everything; read the answer
+        try:
+            return read_response(conn.getresponse())
+        except (ConnectionResetError, http.client.RemoteDisconnected) as e:
+            self.fail("connection reset before the response could be read: %r" % e)
+
+    def assertNotStored(self):
+        self.assertEqual(self.req("GET", "/v1/targets/capped").status, 404)
+
+    def test_content_length_over_cap(self):
+        r = self.send(json_body_of_size(MIB + 1), chunked=False)
+        self.assertProblem(r, 413, "payload-too-large")
+        self.assertNotStored()
+
+    def test_chunked_over_cap(self):
+        r = self.send(json_body_of_size(MIB + 1), chunked=True)
+        self.assertProblem(r, 413, "payload-too-large")
+        self.assertNotStored()
+
+    def test_content_length_at_cap_is_read(self):
+        # exactly 1 MiB is allowed through the cap; the over-long name then fails validation
+        r = self.send(json_body_of_size(MIB), chunked=False)
+        self.assertProblem(r, 400, "invalid-field", field="name")
+        self.assertNotStored()
+
+    def test_chunked_at_cap_is_read(self):
+        r = self.send(json_body_of_size(MIB), chunked=True)
+        self.assertProblem(r, 400, "invalid-field", field="name")
+        self.assertNotStored()
+
+    def test_chunked_small_body_works(self):
+        r = self.send(json.dumps({"name": "chunky"}).encode(), chunked=True)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.body["name"], "chunky")
+        self.assertEqual(self.req("DELETE", "/v1/targets/capped").status, 204)
+
+
+class TestLoweredBodyCap(DaemonTestCase):
+    daemon_args = ("--max-body", "1000")
+
+    def test_lowered_cap(self):
+        r = self.req("PUT", "/v1/targets/t", raw_body=json_body_of_size(1001, "profile"))
+        self.assertProblem(r, 413, "payload-too-large")
+        self.assertEqual(self.req("GET", "/v1/targets/t").status, 404)
+        r = self.req("PUT", "/v1/targets/t", raw_body=json_body_of_size(1000, "profile"))
+        self.assertEqual(r.status, 201, r.body)
+
+
+class TestUriCap(DaemonTestCase):
+    def test_long_path(self):
+        path = "/v1/targets/" + "a" * 8300
+        r = self.req("GET", path)
+        self.assertProblem(r, 414, "uri-too-long")
+
+    def test_long_query(self):
+        path = "/v1/targets/x/notifications?cursor=" + "b" * 9000
+        r = self.req("GET", path)
+        self.assertProblem(r, 414, "uri-too-long")
+
+    def test_just_under_cap_not_414(self):
+        prefix = "/v1/targets/"
+        path = prefix + "c" * (8192 - len(prefix))
+        self.assertEqual(len(path), 8192)
+        r = self.req("GET", path)
+        self.assertNotEqual(r.status, 414)
+        # a 8193-char id is not a valid target id (> 128)
+        self.assertProblem(r, 400, "invalid-parameter")
+
+    def test_connection_usable_after_414(self):
+        r = self.req("GET", "/v1/targets/" + "a" * 9000)
+        self.assertEqual(r.status, 414)
+        self.assertEqual(self.req("GET", "/healthz", key=None).status, 200)
+
+
+class TestRouting(DaemonTestCase):
+    def test_unknown_routes_404(self):
+        for method, path in (("GET", "/v1/nope"), ("GET", "/nope"), ("POST", "/v1/target"),
+                             ("GET", "/v1/targets"), ("GET", "/v1/targets/a/b/c"),
+                             ("GET", "/v2/segments"), ("GET", "/v1/segments/1/members"),
+                             ("GET", "/")):
+            r = self.req(method, path)
+            self.assertProblem(r, 404, "not-found")
+
+    def test_405_with_allow(self):
+        cases = [
+            ("DELETE", "/v1/segments", {"GET", "POST"}),
+            ("PATCH", "/v1/targets/x", {"GET", "PUT", "DELETE"}),
+            ("POST", "/v1/targets/x", {"GET", "PUT", "DELETE"}),
+            ("POST", "/v1/campaigns/x", {"GET", "PUT"}),
+            ("DELETE", "/v1/campaigns/x", {"GET", "PUT"}),
+            ("PUT", "/v1/segments/1", {"GET", "DELETE"}),
+            ("GET", "/v1/segments/1/members/x", {"PUT", "DELETE"}),
+            ("GET", "/v1/notifications", {"POST"}),
+            ("DELETE", "/v1/notifications/1", {"GET"}),
+            ("POST", "/v1/targets/x/notifications", {"GET"}),
+            ("GET", "/v1/targets/x/events", {"POST"}),
+            ("PUT", "/v1/keys", {"GET", "POST"}),
+            ("GET", "/v1/keys/0123456789abcdef", {"DELETE"}),
+            ("POST", "/healthz", {"GET"}),
+        ]
+        for method, path, allowed in cases:
+            r = self.req(method, path, raw_body=b"{}" if method in ("POST", "PUT", "PATCH") else None)
+            self.assertProblem(r, 405, "method-not-allowed")
+            self.assertIn("allow", r.headers, "%s %s: no Allow header" % (method, path))
+            got = {m.strip().upper() for m in r.headers["allow"].split(",") if m.strip()}
+            self.assertTrue(allowed <= got, "%s %s: Allow %r lacks %r" % (method, path, got, allowed))
+            self.assertNotIn(method, got, "%s %s" % (method, path))
+
+    def test_405_changes_nothing(self):
+        self.req("POST", "/v1/targets/unmade", {"name": "x"})
+        self.assertEqual(self.req("GET", "/v1/targets/unmade").status, 404)
+
+
+class TestKeepAlive(DaemonTestCase):
+    def test_many_requests_one_connection(self):
+        conn = self.daemon.connection()
+        self.addCleanup(conn.close)
+        key = self.daemon.admin_key
+        seq = [
+            ("GET", "/healthz", None, {}, 200),
+            ("PUT", "/v1/targets/ka", b'{"name":"k"}', {"X-Key": key}, 201),
+            ("GET", "/v1/targets/ka", None, {"X-Key": key}, 200),
+            ("GET", "/v1/targets/missing-ka", None, {"X-Key": key}, 404),
+            ("POST", "/v1/segments", b'{"nam":"x"}', {"X-Key": key}, 400),
+            ("GET", "/v1/segments", None, {}, 401),
+            ("DELETE", "/v1/targets/ka", None, {"X-Key": key}, 204),
+            ("GET", "/healthz", None, {}, 200),
+        ]
+        sockname = None
+        for method, path, body, headers, want in seq:
+            if body is not None:
+                headers = dict(headers, **{"Content-Type": "application/json"})
+            conn.request(method, path, body=body, headers=headers)
+            r = read_response(conn.getresponse())
+            self.assertEqual(r.status, want, "%s %s: %r" % (method, path, r.body))
+            self.assertNotEqual(r.headers.get("connection", "").lower(), "close",
+                                "%s %s said Connection: close" % (method, path))
+            self.assertIsNotNone(conn.sock, "connection closed after %s %s" % (method, path))
+            name = conn.sock.getsockname()
+            if sockname is None:
+                sockname = name
+            self.assertEqual(name, sockname, "client reconnected after %s %s" % (method, path))
+
+    def test_pipelined_requests(self):
+        s = socket.create_connection((self.daemon.host, self.daemon.port), timeout=10)
+        self.addCleanup(s.close)
+        req = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: p1\r\n\r\n" \
+              b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: p2\r\n\r\n"
+        s.sendall(req)
+        data = b""
+        while data.count(b'"ok"') < 2:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 2, data)
+        self.assertLess(data.lower().find(b"x-request-id: p1"), data.lower().find(b"x-request-id: p2"))
+
+
+class TestAccessLog(DaemonTestCase):
+    def find(self, rid):
+        rec = self.daemon.wait_log(lambda x: x.get("request_id") == rid)
+        self.assertIsNotNone(rec, "no access-log line for request %s; log tail %r"
+                             % (rid, self.daemon.log_lines()[-5:]))
+        return rec
+
+    def test_fields(self):
+        created = self.ok("POST", "/v1/keys", {"role": "admin"}, status=201).body
+        key, kid = created["key"], created["id"]
+        self.assertRegex(kid, KEY_ID_RE)
+        self.ok("GET", "/v1/segments", key=key, headers={"X-Request-Id": "log-1"})
+        rec = self.find("log-1")
+        for f in ("ts", "request_id", "method", "path", "status", "duration_ms", "key_id"):
+            self.assertIn(f, rec)
+        self.assertEqual(rec["method"], "GET")
+        self.assertEqual(rec["path"], "/v1/segments")
+        self.assertEqual(rec["status"], 200)
+        self.assertIsInstance(rec["duration_ms"], (int, float))
+        self.assertGreaterEqual(rec["duration_ms"], 0)
+        self.assertEqual(rec["key_id"], kid)
+        self.assertRegex(rec["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+        self.ok("GET", "/v1/segments", key=key, auth="bearer", headers={"X-Request-Id": "log-2"})
+        self.assertEqual(self.find("log-2")["key_id"], kid)
+
+        self.req("GET", "/healthz", key=None, headers={"X-Request-Id": "log-3"})
+        rec = self.find("log-3")
+        self.assertIsNone(rec["key_id"])
+        self.assertEqual(rec["path"], "/healthz")
+
+        r = self.req("PUT", "/v1/segments/1", key=key, headers={"X-Request-Id": "log-4"})
+        self.assertEqual(self.find("log-4")["status"], r.status)
+
+    def test_secrets_never_logged(self):
+        created = self.ok("POST", "/v1/keys", {"role": "admin"}, status=201).body
+        key = created["key"]
+        member = self.ok("POST", "/v1/keys", {"role": "member", "target": "lg"}, status=201).body
+        bogus = "ndk_bogus_" + "q" * 40
+        self.ok("GET", "/v1/segments", key=key, headers={"X-Request-Id": "sec-1"})
+        self.ok("GET", "/v1/segments", key=key, auth="bearer", headers={"X-Request-Id": "sec-2"})
+        self.req("GET", "/v1/segments", key=bogus, headers={"X-Request-Id": "sec-3"})
+        self.req("GET", "/v1/segments", key=bogus, auth="bearer", headers={"X-Request-Id": "sec-4"})
+        self.req("GET", "/v1/targets/lg/notifications", key=member["key"],
+                 headers={"X-Request-Id": "sec-5"})
+        self.req("GET", "/v1/segments", key=member["key"], headers={"X-Request-Id": "sec-6"})
+        self.ok("DELETE", "/v1/keys/" + created["id"], headers={"X-Request-Id": "sec-7"})
+        self.req("GET", "/v1/segments", key=key, headers={"X-Request-Id": "sec-8"})
+        for i in range(1, 9):
+            self.find("sec-%d" % i)
+        self.assertEqual(self.find("sec-3")["status"], 401)
+        self.assertIsNone(self.find("sec-3")["key_id"])
+        self.assertEqual(self.find("sec-5")["key_id"], member["id"])
+        everything = "\n".join(self.daemon.log_lines() + self.daemon.stdout_lines)
+        for secret in (key, member["key"], bogus, self.daemon.admin_key):
+            self.assertNotIn(secret, everything)
+        self.assertIn(created["id"], everything)
+
+
+class TestHealthz(DaemonTestCase):
+    def test_healthz(self):
+        r = self.req("GET", "/healthz", key=None)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, {"status": "ok"})
+        self.assertTrue(r.headers.get("content-type", "").startswith("application/json"))
+        self.assertIn("x-request-id", r.headers)
+
+    def test_healthz_with_key(self):
+        r = self.req("GET", "/healthz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, {"status": "ok"})
+
+
+if __name__ == "__main__":
+    unittest.main()
