@@ -95,8 +95,9 @@ class TestCreate(NotifCase):
                          -2147483648)
 
     def test_get_unknown_and_bad_key(self):
-        self.assertProblem(self.r("GET", "/v1/notifications/1"), 404, "not-found")
-        for bad in ("abc", "1.0", "2147483648", "0x1"):
+        for missing in ("1", "0", "-1", "2147483647", "-2147483648"):
+            self.assertProblem(self.r("GET", "/v1/notifications/" + missing), 404, "not-found")
+        for bad in ("abc", "1.0", "2147483648", "-2147483649", "0x1", "1e2", "%201"):
             self.assertProblem(self.r("GET", "/v1/notifications/" + bad), 400, "invalid-parameter")
 
 

@@ -108,7 +108,7 @@ class TestSegments(DaemonTestCase):
                     self.assertProblem(r, 400, "invalid-parameter")
         self.assertEqual(self.r("GET", "/v1/targets/t").status, 404)
         # valid int32 values that name no segment are 404
-        for good in ("2147483647", "1000"):
+        for good in ("2147483647", "1000", "0", "-1", "-2147483648"):
             self.assertProblem(self.r("GET", "/v1/segments/" + good), 404, "not-found")
 
     def test_name_rules(self):
