@@ -4,6 +4,7 @@
 #   make run      build, seed the demo tenant, serve on 127.0.0.1:8080
 #   make check    build, run every test, then run them again under ASan + UBSan
 #   make deps     install missing Debian packages (as root) or print the apt-get line
+#   make bench    throughput against an nginx ceiling (see bench/README.md)
 
 BUILD    := build
 ASAN     := build-asan
@@ -13,7 +14,7 @@ PKGS     := meson ninja-build pkg-config gcc libc6-dev \
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev uuid-dev \
             libcmocka-dev python3 curl
 
-.PHONY: all deps build asan run check unit e2e clean
+.PHONY: all deps build asan run check unit e2e bench clean
 
 all: build
 
@@ -44,6 +45,10 @@ unit: build
 
 e2e: build
 	$(MESON) test -C $(BUILD) --suite e2e --print-errorlogs
+
+bench: build
+	@scripts/deps.sh wrk nginx-light
+	bench/http.sh $(BUILD)/notifd
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
