@@ -18,7 +18,8 @@ enum nd_err nd_demo_seed(struct nd_store_conn *c, bool *seeded, struct nd_error 
 		return e;
 	e = nd_store_target_get(c, tenant, "alice", seen, NULL, err);
 	if (e != ND_ERR_NOT_FOUND)
-		return e;
+		return e; /* already seeded, or a real failure */
+	e = ND_OK;
 
 	struct nd_target people[] = {
 		{.id = "alice", .name = "Alice Martin", .email = "alice@example.com",

@@ -319,6 +319,29 @@ class TestSignals(CliTestCase):
         self.stop_ok(d)
 
 
+class TestDemo(CliTestCase):
+    def test_demo_seeds_once(self):
+        """`notifd demo` (what `make run` calls) seeds tenant default once."""
+        db = self.path("demo.db")
+        cp = run_cli(["demo", "--db", db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn("seeded", cp.stderr)
+        again = run_cli(["demo", "--db", db])
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("already", again.stderr)
+        d = self.start(db=db)
+        feed = d.request("GET", "/v1/targets/alice/notifications").body["notifications"]
+        self.assertEqual([n["libelle"] for n in feed],
+                         ["Bob commented on your idea", "New feature for early adopters",
+                          "Welcome to notifd"])
+        self.assertIsNotNone(feed[2]["read"])
+        self.assertEqual(len(d.request("GET", "/v1/targets/carol/notifications")
+                             .body["notifications"]), 1)
+        segs = d.request("GET", "/v1/segments").body["segments"]
+        self.assertEqual(segs, [{"id": 1, "name": "early adopters", "members": 2}])
+        self.stop_ok(d)
+
+
 class TestRestart(CliTestCase):
     def test_data_survives_restart(self):
         d = self.start()
