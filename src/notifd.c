@@ -14,13 +14,14 @@
 #include "core/config.h"
 #include "core/demo.h"
 #include "core/svc.h"
+#include "face/np6/np6.h"
 #include "face/v1/v1.h"
 #include "http/server.h"
 #include "util/log.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
-static const struct nd_face *const faces[] = {&nd_face_v1};
+static const struct nd_face *const faces[] = {&nd_face_v1, &nd_face_np6};
 
 static void usage(FILE *f)
 {

@@ -26,6 +26,16 @@ static void write_problem(struct nd_req *r, const struct nd_err_info *info)
 	r->content_type = "application/problem+json";
 }
 
+static void write_np6(struct nd_req *r, const struct nd_err_info *info)
+{
+	struct nd_buf *b = &r->out;
+	nd_buf_reset(b);
+	nd_buf_printf(b, "{\"code\":%u,\"message\":", info->status);
+	nd_buf_json_str(b, r->err.detail[0] ? r->err.detail : info->title);
+	nd_buf_putc(b, '}');
+	r->content_type = "application/json";
+}
+
 void nd_reply_error(struct nd_req *r)
 {
 	const struct nd_err_info *info = nd_err_info(r->err.code);
@@ -34,6 +44,9 @@ void nd_reply_error(struct nd_req *r)
 	switch (style) {
 	case ND_STYLE_PROBLEM:
 		write_problem(r, info);
+		break;
+	case ND_STYLE_NP6:
+		write_np6(r, info);
 		break;
 	}
 }

@@ -70,6 +70,8 @@ static void req_free(struct nd_req *r)
 		free(r->params[i]);
 	for (size_t i = 0; i < ND_MAX_EXTRA_HEADERS; i++)
 		free(r->hdr_value[i]);
+	if (r->stream)
+		r->stream->release(r->stream);
 	for (size_t i = 0; i < r->nowned; i++)
 		free(r->owned[i]);
 	free(r->owned);
@@ -158,6 +160,75 @@ enum nd_err nd_reply_empty(struct nd_req *r, unsigned status)
 	r->content_type = NULL;
 	nd_buf_reset(&r->out);
 	return ND_OK;
+}
+
+/* The body of a streamed reply: the face's stream plus the bytes produced
+ * but not yet taken by MHD. */
+struct stream_body {
+	struct nd_stream *s;
+	struct nd_store *store;
+	struct nd_buf pending;
+	size_t off;
+	bool done;
+};
+
+enum nd_err nd_reply_stream(struct nd_req *r, unsigned status, const char *content_type,
+			    struct nd_stream *s)
+{
+	bool done = false;
+	nd_buf_reset(&r->out);
+	enum nd_err e = s->next(s, r->db, &r->out, &done, &r->err);
+	if (e) {
+		s->release(s);
+		return e;
+	}
+	if (done) {
+		/* Everything fit in the first piece: a plain reply is cheaper. */
+		s->release(s);
+		r->status = status;
+		r->content_type = content_type;
+		return ND_OK;
+	}
+	r->stream = s;
+	r->status = status;
+	r->content_type = content_type;
+	return ND_OK;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_body *sb = cls;
+	/* Produce until there is something to hand over: returning 0 would make
+	 * MHD poll again at once, a busy loop. */
+	while (sb->off == sb->pending.len) {
+		if (sb->done)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		nd_buf_reset(&sb->pending);
+		sb->off = 0;
+		struct nd_store_conn *db;
+		struct nd_error err = {0};
+		enum nd_err e = nd_store_conn(sb->store, &db, &err);
+		if (!e)
+			e = sb->s->next(sb->s, db, &sb->pending, &sb->done, &err);
+		if (e) {
+			nd_log("error", "stream", "response stream cut short: %s", err.detail);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+	size_t n = sb->pending.len - sb->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, sb->pending.data + sb->off, n);
+	sb->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream_body *sb = cls;
+	sb->s->release(sb->s);
+	nd_buf_release(&sb->pending);
+	free(sb);
 }
 
 void nd_req_add_header(struct nd_req *r, const char *name, const char *value)
@@ -263,16 +334,37 @@ static enum nd_err route(struct nd_req *r)
 	return r->match.route->handler(r);
 }
 
+#define STREAM_BLOCK (64 * 1024)
+
+static struct MHD_Response *stream_response(struct nd_req *r)
+{
+	struct stream_body *sb = nd_xcalloc(1, sizeof *sb);
+	sb->s = r->stream;
+	sb->store = r->srv->store;
+	sb->pending = r->out; /* the first piece, already produced */
+	r->out = (struct nd_buf)ND_BUF_INIT;
+	r->stream = NULL;
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, sb, stream_free);
+	if (!resp)
+		stream_free(sb);
+	return resp;
+}
+
 static enum MHD_Result send_reply(struct nd_req *r)
 {
-	size_t len;
-	char *body = nd_buf_steal(&r->out, &len);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
+	struct MHD_Response *resp;
+	if (r->stream) {
+		resp = stream_response(r);
+	} else {
+		size_t len;
+		char *body = nd_buf_steal(&r->out, &len);
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(body);
 	}
+	if (!resp)
+		return MHD_NO;
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	if (r->content_type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);

@@ -21,6 +21,7 @@
 /* How a face renders errors; see reply.c. */
 enum nd_err_style {
 	ND_STYLE_PROBLEM, /* native: RFC 9457 application/problem+json */
+	ND_STYLE_NP6,     /* NP6: {"code":<status>,"message":...} */
 };
 
 struct nd_face {
@@ -43,6 +44,19 @@ struct nd_server_opts {
 #define ND_MAX_EXTRA_HEADERS 2
 
 struct nd_server;
+
+/* A response body produced piece by piece after the headers went out
+ * (chunked transfer encoding), e.g. a feed streamed from a database cursor.
+ * A face embeds this as the first member of its own state. */
+struct nd_stream {
+	/* Appends the next piece to @out; sets *@done after the last one. Runs
+	 * on the connection's worker thread with that thread's store connection.
+	 * An error after the first piece can only cut the stream short. */
+	enum nd_err (*next)(struct nd_stream *s, struct nd_store_conn *db, struct nd_buf *out,
+			    bool *done, struct nd_error *err);
+	/* Frees the face's state (the whole struct). */
+	void (*release)(struct nd_stream *s);
+};
 
 struct nd_req {
 	struct nd_server *srv;
@@ -72,6 +86,7 @@ struct nd_req {
 	const char *hdr_name[ND_MAX_EXTRA_HEADERS];
 	char *hdr_value[ND_MAX_EXTRA_HEADERS];
 	struct nd_error err;
+	struct nd_stream *stream; /* set by nd_reply_stream() */
 	char **owned; /* decoded query values, freed with the request */
 	size_t nowned;
 };
@@ -96,6 +111,11 @@ const char *nd_req_param(const struct nd_req *r, const char *name);
 const char *nd_req_query(struct nd_req *r, const char *name, bool *bad);
 /* Answer with a JSON body already written into r->out. */
 enum nd_err nd_reply_json(struct nd_req *r, unsigned status);
+/* Answer with a streamed body. The first piece is produced now, so an
+ * error before any byte is sent still becomes a normal error reply; on
+ * error @s is released and the error returned. On success the reply owns @s. */
+enum nd_err nd_reply_stream(struct nd_req *r, unsigned status, const char *content_type,
+			    struct nd_stream *s);
 /* Answer with no body. */
 enum nd_err nd_reply_empty(struct nd_req *r, unsigned status);
 void nd_req_add_header(struct nd_req *r, const char *name, const char *value);

@@ -129,6 +129,14 @@ enum nd_err nd_store_member_put(struct nd_store_conn *c, int64_t tenant_id, int3
 enum nd_err nd_store_member_delete(struct nd_store_conn *c, int64_t tenant_id, int32_t segment,
 				   const char *target, struct nd_error *err);
 
+typedef int (*nd_segment_id_cb)(void *arg, int32_t segment_id);
+
+/* The ids of the segments @target belongs to, ascending. An unknown target
+ * belongs to none. */
+enum nd_err nd_store_target_segments(struct nd_store_conn *c, int64_t tenant_id,
+				     const char *target, nd_segment_id_cb cb, void *arg,
+				     struct nd_error *err);
+
 /* --- campaigns --- */
 
 struct nd_campaign {

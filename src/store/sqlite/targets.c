@@ -318,6 +318,31 @@ enum nd_err nd_store_member_delete(struct nd_store_conn *c, int64_t tenant_id, i
 	return sq_tx(c, member_delete_tx, &a, err);
 }
 
+enum nd_err nd_store_target_segments(struct nd_store_conn *c, int64_t tenant_id,
+				     const char *target, nd_segment_id_cb cb, void *arg,
+				     struct nd_error *err)
+{
+	static const char sql[] = "SELECT segment_id FROM memberships WHERE tid = ?1"
+				  " ORDER BY segment_id";
+	int64_t tid;
+	enum nd_err e = sq_target_tid(c, tenant_id, target, false, &tid, err);
+	if (e == ND_ERR_NOT_FOUND)
+		return ND_OK;
+	if (e)
+		return e;
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tid);
+	int rc, stop = 0;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		stop = cb(arg, sqlite3_column_int(st, 0));
+	sq_done(st);
+	if (stop)
+		return (enum nd_err)stop;
+	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "target segments", err);
+}
+
 /* --- campaigns --- */
 
 struct campaign_put_arg {
