@@ -148,10 +148,11 @@ enum nd_err nd_config_load_file(struct nd_config *c, const char *path, struct nd
 	if (!f)
 		return nd_fail(err, ND_ERR_INVALID_PARAM, "config", "cannot read config file %s: %s",
 			       path, strerror(errno));
-	char line[4096];
+	char *line = NULL;
+	size_t cap = 0;
 	unsigned lineno = 0;
 	enum nd_err e = ND_OK;
-	while (!e && fgets(line, sizeof line, f)) {
+	while (!e && getline(&line, &cap, f) >= 0) {
 		lineno++;
 		char *hash = strchr(line, '#');
 		if (hash)
@@ -176,6 +177,7 @@ enum nd_err nd_config_load_file(struct nd_config *c, const char *path, struct nd
 		if (e)
 			prefix_detail(err, path, lineno);
 	}
+	free(line);
 	fclose(f);
 	return e;
 }

@@ -69,6 +69,7 @@ void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
 char *nd_buf_steal(struct nd_buf *b, size_t *len)
 {
 	nd_buf_reserve(b, 0);
+	b->data[b->len] = '\0';
 	char *p = b->data;
 	if (len)
 		*len = b->len;

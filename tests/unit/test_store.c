@@ -1,0 +1,1537 @@
+/* test_store.c - conformance tests for the storage interface (src/store/store.h),
+ * run against the SQLite backend with a fresh database file per test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/time.h"
+#include "store/store.h"
+
+static char tmpdir[] = "/tmp/nd_test_store_XXXXXX";
+static unsigned db_counter;
+static struct nd_error E;
+
+#define OK(call)                                                                                   \
+	do {                                                                                       \
+		memset(&E, 0, sizeof E);                                                           \
+		enum nd_err e_ = (call);                                                           \
+		if (e_ != ND_OK)                                                                   \
+			fail_msg("%s -> %d (%s)", #call, (int)e_, E.detail);                       \
+	} while (0)
+
+#define FAILS(want, call)                                                                          \
+	do {                                                                                       \
+		memset(&E, 0, sizeof E);                                                           \
+		enum nd_err e_ = (call);                                                           \
+		if (e_ != (want))                                                                  \
+			fail_msg("%s -> %d (%s), want %d", #call, (int)e_, E.detail, (int)(want)); \
+		assert_int_equal(E.code, (want));                                                  \
+	} while (0)
+
+struct fx {
+	char path[256];
+	struct nd_store *s;
+	struct nd_store_conn *c;
+	int64_t t;  /* tenant "default" */
+	int64_t t2; /* tenant "other" */
+};
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void new_path(char *out, size_t n)
+{
+	snprintf(out, n, "%s/db%u.sqlite", tmpdir, ++db_counter);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	if (!f)
+		return -1;
+	new_path(f->path, sizeof f->path);
+	struct nd_error err = {0};
+	struct nd_store_opts opts = {.sync_full = false};
+	if (nd_store_open(f->path, &opts, &f->s, &err) != ND_OK) {
+		fprintf(stderr, "open %s: %s\n", f->path, err.detail);
+		free(f);
+		return -1;
+	}
+	if (nd_store_conn(f->s, &f->c, &err) ||
+	    nd_store_tenant_ensure(f->c, "default", &f->t, &err) ||
+	    nd_store_tenant_ensure(f->c, "other", &f->t2, &err)) {
+		fprintf(stderr, "setup: %s\n", err.detail);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f) {
+		nd_store_free(f->s);
+		free(f);
+	}
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+#define KEY_TIME INT64_C(1566656122000)
+
+static void hash_of(const char *key, unsigned char h[ND_KEY_HASH_LEN])
+{
+	nd_key_hash(key, strlen(key), h);
+}
+
+/* --- open --- */
+
+static void test_open_bad_path(void **state)
+{
+	(void)state;
+	char path[512];
+	snprintf(path, sizeof path, "%s/no/such/dir/notifd.db", tmpdir);
+	struct nd_store *s = (struct nd_store *)0x1;
+	struct nd_error err = {0};
+	enum nd_err e = nd_store_open(path, NULL, &s, &err);
+	assert_int_not_equal(e, ND_OK);
+	assert_int_equal(err.code, e);
+	if (!strstr(err.detail, path))
+		fail_msg("detail \"%s\" does not name %s", err.detail, path);
+	assert_ptr_equal(s, (struct nd_store *)0x1);
+
+	/* A directory is not a database file either. */
+	memset(&err, 0, sizeof err);
+	e = nd_store_open(tmpdir, NULL, &s, &err);
+	assert_int_not_equal(e, ND_OK);
+	if (!strstr(err.detail, tmpdir))
+		fail_msg("detail \"%s\" does not name %s", err.detail, tmpdir);
+
+	memset(&err, 0, sizeof err);
+	assert_int_not_equal(nd_store_open("", NULL, &s, &err), ND_OK);
+	assert_true(strlen(err.detail) > 0);
+
+	memset(&err, 0, sizeof err);
+	assert_int_equal(nd_store_open("postgres://localhost/notifd", NULL, &s, &err),
+			 ND_ERR_INVALID_PARAM);
+	assert_true(strlen(err.detail) > 0);
+}
+
+static void test_open_ping(void **state)
+{
+	struct fx *f = *state;
+	OK(nd_store_ping(f->c, &E));
+	assert_false(nd_store_abandon_tx(f->c));
+	struct nd_store_conn *c2;
+	OK(nd_store_conn(f->s, &c2, &E));
+	assert_ptr_equal(c2, f->c); /* same thread, same connection */
+	assert_int_equal(access(f->path, F_OK), 0);
+}
+
+static void *thread_conn(void *arg)
+{
+	struct fx *f = arg;
+	struct nd_store_conn *c = NULL;
+	struct nd_error err = {0};
+	if (nd_store_conn(f->s, &c, &err) != ND_OK || c == f->c)
+		return NULL;
+	if (nd_store_ping(c, &err) != ND_OK)
+		return NULL;
+	return c;
+}
+
+static void test_conn_per_thread(void **state)
+{
+	struct fx *f = *state;
+	pthread_t th;
+	void *ret = NULL;
+	assert_int_equal(pthread_create(&th, NULL, thread_conn, f), 0);
+	assert_int_equal(pthread_join(th, &ret), 0);
+	assert_non_null(ret);
+	assert_ptr_not_equal(ret, f->c);
+}
+
+/* --- tenants --- */
+
+static void test_tenant_ensure(void **state)
+{
+	struct fx *f = *state;
+	int64_t a = 0, b = 0, c = 0;
+	OK(nd_store_tenant_ensure(f->c, "default", &a, &E));
+	OK(nd_store_tenant_ensure(f->c, "default", &b, &E));
+	assert_int_equal(a, f->t);
+	assert_int_equal(b, f->t);
+	OK(nd_store_tenant_ensure(f->c, "other", &c, &E));
+	assert_int_equal(c, f->t2);
+	assert_int_not_equal(f->t, f->t2);
+	int64_t d = 0;
+	OK(nd_store_tenant_ensure(f->c, "third", &d, &E));
+	assert_int_not_equal(d, f->t);
+	assert_int_not_equal(d, f->t2);
+	int64_t d2 = 0;
+	OK(nd_store_tenant_ensure(f->c, "third", &d2, &E));
+	assert_int_equal(d, d2);
+}
+
+/* --- keys --- */
+
+#define MAX_ROWS 64
+
+struct key_rows {
+	size_t n;
+	char id[MAX_ROWS][ND_KEY_ID_LEN + 1];
+	enum nd_role role[MAX_ROWS];
+	char target[MAX_ROWS][ND_ID_MAX + 1];
+	bool has_target[MAX_ROWS];
+	int64_t created_at[MAX_ROWS], revoked_at[MAX_ROWS];
+	int stop_at; /* return 77 at this row (1-based); 0 = never */
+};
+
+static int key_cb(void *arg, const struct nd_key_row *row)
+{
+	struct key_rows *k = arg;
+	if (k->n >= MAX_ROWS)
+		return 1;
+	size_t i = k->n++;
+	snprintf(k->id[i], sizeof k->id[i], "%s", row->id);
+	k->role[i] = row->role;
+	k->has_target[i] = row->target != NULL;
+	snprintf(k->target[i], sizeof k->target[i], "%s", row->target ? row->target : "");
+	k->created_at[i] = row->created_at;
+	k->revoked_at[i] = row->revoked_at;
+	return k->stop_at && (int)k->n == k->stop_at ? 77 : 0;
+}
+
+static size_t key_find(const struct key_rows *k, const char *id)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strcmp(k->id[i], id) == 0)
+			return i;
+	fail_msg("key %s not listed", id);
+	return 0;
+}
+
+static void test_keys(void **state)
+{
+	struct fx *f = *state;
+	unsigned char ha[ND_KEY_HASH_LEN], hm[ND_KEY_HASH_LEN], hx[ND_KEY_HASH_LEN];
+	char ida[ND_KEY_ID_LEN + 1], idm[ND_KEY_ID_LEN + 1];
+	hash_of("admin-key-0123456789", ha);
+	hash_of("member-key-0123456789", hm);
+	hash_of("unknown-key-0123456789", hx);
+	nd_key_id(ha, ida);
+	nd_key_id(hm, idm);
+	int64_t before = nd_time_now_ms();
+
+	OK(nd_store_key_put(f->c, f->t, hm, ND_ROLE_MEMBER, "user-1", KEY_TIME + 5, false, &E));
+	OK(nd_store_key_put(f->c, f->t, ha, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+
+	struct nd_principal p;
+	memset(&p, 0x5A, sizeof p);
+	OK(nd_store_key_auth(f->c, ha, &p, &E));
+	assert_int_equal(p.tenant_id, f->t);
+	assert_int_equal(p.role, ND_ROLE_ADMIN);
+	assert_string_equal(p.key_id, ida);
+	assert_string_equal(p.target, "");
+
+	memset(&p, 0x5A, sizeof p);
+	OK(nd_store_key_auth(f->c, hm, &p, &E));
+	assert_int_equal(p.tenant_id, f->t);
+	assert_int_equal(p.role, ND_ROLE_MEMBER);
+	assert_string_equal(p.key_id, idm);
+	assert_string_equal(p.target, "user-1");
+
+	FAILS(ND_ERR_UNAUTHORIZED, nd_store_key_auth(f->c, hx, &p, &E));
+
+	/* The same hash again is refused without reinstate, in any tenant or role. */
+	FAILS(ND_ERR_INVALID_PARAM,
+	      nd_store_key_put(f->c, f->t, ha, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+	FAILS(ND_ERR_INVALID_PARAM,
+	      nd_store_key_put(f->c, f->t2, ha, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+	FAILS(ND_ERR_INVALID_PARAM,
+	      nd_store_key_put(f->c, f->t, ha, ND_ROLE_MEMBER, "u", KEY_TIME, false, &E));
+
+	struct key_rows k = {0};
+	OK(nd_store_key_list(f->c, f->t, key_cb, &k, &E));
+	assert_int_equal(k.n, 2);
+	size_t ia = key_find(&k, ida), im = key_find(&k, idm);
+	assert_int_equal(k.role[ia], ND_ROLE_ADMIN);
+	assert_false(k.has_target[ia]);
+	assert_int_equal(k.role[im], ND_ROLE_MEMBER);
+	assert_true(k.has_target[im]);
+	assert_string_equal(k.target[im], "user-1");
+	assert_int_equal(k.revoked_at[ia], ND_NO_TIME);
+	assert_int_equal(k.revoked_at[im], ND_NO_TIME);
+	assert_int_equal(k.created_at[ia], KEY_TIME);
+	assert_int_equal(k.created_at[im], KEY_TIME + 5);
+	/* Listed by creation time. */
+	assert_int_equal(ia, 0);
+	assert_int_equal(im, 1);
+
+	/* Another tenant sees none of them. */
+	struct key_rows k2 = {0};
+	OK(nd_store_key_list(f->c, f->t2, key_cb, &k2, &E));
+	assert_int_equal(k2.n, 0);
+
+	/* A callback's non-zero return stops the listing and is returned. */
+	struct key_rows k3 = {.stop_at = 1};
+	assert_int_equal(nd_store_key_list(f->c, f->t, key_cb, &k3, &E), 77);
+	assert_int_equal(k3.n, 1);
+
+	/* Revoke. */
+	FAILS(ND_ERR_NOT_FOUND, nd_store_key_revoke(f->c, f->t2, ida, &E)); /* other tenant */
+	FAILS(ND_ERR_NOT_FOUND, nd_store_key_revoke(f->c, f->t, "0000000000000000", &E));
+	OK(nd_store_key_auth(f->c, ha, &p, &E)); /* still valid */
+	OK(nd_store_key_revoke(f->c, f->t, ida, &E));
+	FAILS(ND_ERR_UNAUTHORIZED, nd_store_key_auth(f->c, ha, &p, &E));
+	OK(nd_store_key_auth(f->c, hm, &p, &E)); /* the other key is unaffected */
+
+	memset(&k, 0, sizeof k);
+	OK(nd_store_key_list(f->c, f->t, key_cb, &k, &E));
+	assert_int_equal(k.n, 2);
+	ia = key_find(&k, ida);
+	int64_t revoked = k.revoked_at[ia];
+	assert_int_not_equal(revoked, ND_NO_TIME);
+	assert_in_range(revoked, before - 1000, nd_time_now_ms() + 1000);
+
+	/* Revoking twice is fine and keeps the first time. */
+	sleep_ms(5);
+	OK(nd_store_key_revoke(f->c, f->t, ida, &E));
+	FAILS(ND_ERR_UNAUTHORIZED, nd_store_key_auth(f->c, ha, &p, &E));
+	memset(&k, 0, sizeof k);
+	OK(nd_store_key_list(f->c, f->t, key_cb, &k, &E));
+	assert_int_equal(k.revoked_at[key_find(&k, ida)], revoked);
+
+	/* Reinstate: only for the same tenant and role. */
+	FAILS(ND_ERR_INVALID_PARAM,
+	      nd_store_key_put(f->c, f->t2, ha, ND_ROLE_ADMIN, NULL, KEY_TIME, true, &E));
+	FAILS(ND_ERR_UNAUTHORIZED, nd_store_key_auth(f->c, ha, &p, &E));
+	FAILS(ND_ERR_INVALID_PARAM,
+	      nd_store_key_put(f->c, f->t, ha, ND_ROLE_MEMBER, "user-1", KEY_TIME, true, &E));
+	FAILS(ND_ERR_UNAUTHORIZED, nd_store_key_auth(f->c, ha, &p, &E));
+	OK(nd_store_key_put(f->c, f->t, ha, ND_ROLE_ADMIN, NULL, KEY_TIME, true, &E));
+	OK(nd_store_key_auth(f->c, ha, &p, &E));
+	assert_int_equal(p.tenant_id, f->t);
+	assert_int_equal(p.role, ND_ROLE_ADMIN);
+	memset(&k, 0, sizeof k);
+	OK(nd_store_key_list(f->c, f->t, key_cb, &k, &E));
+	assert_int_equal(k.n, 2);
+	assert_int_equal(k.revoked_at[key_find(&k, ida)], ND_NO_TIME);
+	/* Reinstating a valid key is a no-op success. */
+	OK(nd_store_key_put(f->c, f->t, ha, ND_ROLE_ADMIN, NULL, KEY_TIME, true, &E));
+	/* Reinstate of a brand-new key inserts it. */
+	OK(nd_store_key_put(f->c, f->t2, hx, ND_ROLE_ADMIN, NULL, KEY_TIME, true, &E));
+	OK(nd_store_key_auth(f->c, hx, &p, &E));
+	assert_int_equal(p.tenant_id, f->t2);
+}
+
+/* --- targets --- */
+
+struct target_copy {
+	int calls;
+	char id[ND_ID_MAX + 1];
+	char name[64], email[64], profile[64], attributes[256];
+	bool has_name, has_email, has_profile;
+	int64_t created_at, updated_at;
+};
+
+static int target_cb(void *arg, const struct nd_target *t)
+{
+	struct target_copy *c = arg;
+	c->calls++;
+	snprintf(c->id, sizeof c->id, "%s", t->id);
+	c->has_name = t->name != NULL;
+	c->has_email = t->email != NULL;
+	c->has_profile = t->profile != NULL;
+	snprintf(c->name, sizeof c->name, "%s", t->name ? t->name : "");
+	snprintf(c->email, sizeof c->email, "%s", t->email ? t->email : "");
+	snprintf(c->profile, sizeof c->profile, "%s", t->profile ? t->profile : "");
+	snprintf(c->attributes, sizeof c->attributes, "%s",
+		 t->attributes ? t->attributes : "(null)");
+	c->created_at = t->created_at;
+	c->updated_at = t->updated_at;
+	return 0;
+}
+
+static void test_targets(void **state)
+{
+	struct fx *f = *state;
+	int64_t before = nd_time_now_ms();
+	struct nd_target t = {.id = "user-1",
+			      .name = "Ada",
+			      .email = "ada@example.com",
+			      .profile = NULL,
+			      .attributes = "{\"plan\":\"pro\"}"};
+	bool created = false;
+	OK(nd_store_target_put(f->c, f->t, &t, &created, &E));
+	assert_true(created);
+	assert_in_range(t.created_at, before, nd_time_now_ms());
+	assert_int_equal(t.updated_at, t.created_at);
+	int64_t first_created = t.created_at;
+
+	struct target_copy g = {0};
+	OK(nd_store_target_get(f->c, f->t, "user-1", target_cb, &g, &E));
+	assert_int_equal(g.calls, 1);
+	assert_string_equal(g.id, "user-1");
+	assert_string_equal(g.name, "Ada");
+	assert_string_equal(g.email, "ada@example.com");
+	assert_false(g.has_profile);
+	assert_string_equal(g.attributes, "{\"plan\":\"pro\"}");
+	assert_int_equal(g.created_at, first_created);
+	assert_int_equal(g.updated_at, first_created);
+
+	/* Replace: created_at kept, fields replaced, unset fields cleared. */
+	sleep_ms(10);
+	struct nd_target t2 = {
+	    .id = "user-1", .name = NULL, .email = NULL, .profile = "vip", .attributes = NULL};
+	created = true;
+	OK(nd_store_target_put(f->c, f->t, &t2, &created, &E));
+	assert_false(created);
+	assert_int_equal(t2.created_at, first_created);
+	assert_true(t2.updated_at > first_created);
+	memset(&g, 0, sizeof g);
+	OK(nd_store_target_get(f->c, f->t, "user-1", target_cb, &g, &E));
+	assert_false(g.has_name);
+	assert_false(g.has_email);
+	assert_string_equal(g.profile, "vip");
+	assert_string_equal(g.attributes, "{}");
+	assert_int_equal(g.created_at, first_created);
+	assert_int_equal(g.updated_at, t2.updated_at);
+
+	/* Tenants are separate. */
+	memset(&g, 0, sizeof g);
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t2, "user-1", target_cb, &g, &E));
+	assert_int_equal(g.calls, 0);
+	struct nd_target t3 = {.id = "user-1", .name = "Other tenant's"};
+	OK(nd_store_target_put(f->c, f->t2, &t3, &created, &E));
+	assert_true(created);
+	memset(&g, 0, sizeof g);
+	OK(nd_store_target_get(f->c, f->t, "user-1", target_cb, &g, &E));
+	assert_false(g.has_name);
+
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t, "nobody", target_cb, &g, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t, "USER-1", target_cb, &g, &E));
+
+	/* Delete. */
+	OK(nd_store_target_delete(f->c, f->t, "user-1", &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t, "user-1", target_cb, &g, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_delete(f->c, f->t, "user-1", &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_delete(f->c, f->t, "never-existed", &E));
+	/* The other tenant's target of the same id survives. */
+	memset(&g, 0, sizeof g);
+	OK(nd_store_target_get(f->c, f->t2, "user-1", target_cb, &g, &E));
+	assert_string_equal(g.name, "Other tenant's");
+
+	/* Put after delete creates anew. */
+	struct nd_target t4 = {.id = "user-1"};
+	OK(nd_store_target_put(f->c, f->t, &t4, &created, &E));
+	assert_true(created);
+	assert_true(t4.created_at > first_created);
+}
+
+/* --- segments and members --- */
+
+struct seg_rows {
+	size_t n;
+	int32_t id[MAX_ROWS];
+	char name[MAX_ROWS][64];
+	int64_t members[MAX_ROWS];
+};
+
+static int seg_cb(void *arg, const struct nd_segment *s)
+{
+	struct seg_rows *r = arg;
+	if (r->n >= MAX_ROWS)
+		return 1;
+	r->id[r->n] = s->id;
+	snprintf(r->name[r->n], sizeof r->name[r->n], "%s", s->name);
+	r->members[r->n] = s->members;
+	r->n++;
+	return 0;
+}
+
+static int64_t seg_members(struct fx *f, int64_t tenant, int32_t id)
+{
+	struct seg_rows r = {0};
+	OK(nd_store_segment_get(f->c, tenant, id, seg_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], id);
+	return r.members[0];
+}
+
+static void test_segments(void **state)
+{
+	struct fx *f = *state;
+	int32_t a = 0, b = 0, c = 0, x = 0;
+	OK(nd_store_segment_create(f->c, f->t, "alpha", &a, &E));
+	OK(nd_store_segment_create(f->c, f->t, "beta", &b, &E));
+	OK(nd_store_segment_create(f->c, f->t, "gamma", &c, &E));
+	assert_int_equal(a, 1);
+	assert_int_equal(b, 2);
+	assert_int_equal(c, 3);
+	OK(nd_store_segment_create(f->c, f->t2, "other-first", &x, &E));
+	assert_int_equal(x, 1);
+
+	struct seg_rows r = {0};
+	OK(nd_store_segment_list(f->c, f->t, seg_cb, &r, &E));
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.id[0], 1);
+	assert_string_equal(r.name[0], "alpha");
+	assert_int_equal(r.id[1], 2);
+	assert_string_equal(r.name[1], "beta");
+	assert_int_equal(r.id[2], 3);
+	assert_string_equal(r.name[2], "gamma");
+	assert_int_equal(r.members[0], 0);
+
+	memset(&r, 0, sizeof r);
+	OK(nd_store_segment_list(f->c, f->t2, seg_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.name[0], "other-first");
+
+	memset(&r, 0, sizeof r);
+	OK(nd_store_segment_get(f->c, f->t, 2, seg_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.name[0], "beta");
+	memset(&r, 0, sizeof r);
+	OK(nd_store_segment_get(f->c, f->t2, 1, seg_cb, &r, &E));
+	assert_string_equal(r.name[0], "other-first");
+
+	memset(&r, 0, sizeof r);
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_get(f->c, f->t, 99, seg_cb, &r, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_get(f->c, f->t2, 2, seg_cb, &r, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_get(f->c, f->t, 0, seg_cb, &r, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_get(f->c, f->t, -1, seg_cb, &r, &E));
+	assert_int_equal(r.n, 0);
+
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_delete(f->c, f->t2, 2, &E));
+	OK(nd_store_segment_delete(f->c, f->t, 2, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_get(f->c, f->t, 2, seg_cb, &r, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_segment_delete(f->c, f->t, 2, &E));
+	memset(&r, 0, sizeof r);
+	OK(nd_store_segment_list(f->c, f->t, seg_cb, &r, &E));
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.id[0], 1);
+	assert_int_equal(r.id[1], 3);
+	/* The other tenant's segment 1 is untouched by any of this. */
+	memset(&r, 0, sizeof r);
+	OK(nd_store_segment_list(f->c, f->t2, seg_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+}
+
+static void test_members(void **state)
+{
+	struct fx *f = *state;
+	int32_t s1, s2, o1;
+	OK(nd_store_segment_create(f->c, f->t, "s1", &s1, &E));
+	OK(nd_store_segment_create(f->c, f->t, "s2", &s2, &E));
+	OK(nd_store_segment_create(f->c, f->t2, "o1", &o1, &E));
+	assert_int_equal(s1, 1);
+	assert_int_equal(o1, 1);
+
+	OK(nd_store_member_put(f->c, f->t, s1, "u1", &E));
+	assert_int_equal(seg_members(f, f->t, s1), 1);
+	OK(nd_store_member_put(f->c, f->t, s1, "u1", &E)); /* idempotent */
+	assert_int_equal(seg_members(f, f->t, s1), 1);
+	OK(nd_store_member_put(f->c, f->t, s1, "u2", &E));
+	assert_int_equal(seg_members(f, f->t, s1), 2);
+	OK(nd_store_member_put(f->c, f->t, s2, "u1", &E));
+	assert_int_equal(seg_members(f, f->t, s2), 1);
+	/* Same segment id in the other tenant is a different segment. */
+	assert_int_equal(seg_members(f, f->t2, o1), 0);
+	OK(nd_store_member_put(f->c, f->t2, o1, "u1", &E));
+	assert_int_equal(seg_members(f, f->t2, o1), 1);
+	assert_int_equal(seg_members(f, f->t, s1), 2);
+
+	/* member_put creates the target. */
+	struct target_copy g = {0};
+	OK(nd_store_target_get(f->c, f->t, "u2", target_cb, &g, &E));
+	assert_int_equal(g.calls, 1);
+	assert_string_equal(g.attributes, "{}");
+
+	FAILS(ND_ERR_NOT_FOUND, nd_store_member_put(f->c, f->t, 99, "u1", &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_member_put(f->c, f->t2, s2, "u9", &E)); /* t2 has no 2 */
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t2, "u9", target_cb, &g, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_member_delete(f->c, f->t, 99, "u1", &E));
+
+	OK(nd_store_member_delete(f->c, f->t, s1, "u1", &E));
+	assert_int_equal(seg_members(f, f->t, s1), 1);
+	OK(nd_store_member_delete(f->c, f->t, s1, "u1", &E)); /* idempotent */
+	assert_int_equal(seg_members(f, f->t, s1), 1);
+	OK(nd_store_member_delete(f->c, f->t, s1, "nobody", &E));
+	assert_int_equal(seg_members(f, f->t, s1), 1);
+	/* Removing from one segment leaves the others. */
+	assert_int_equal(seg_members(f, f->t, s2), 1);
+	assert_int_equal(seg_members(f, f->t2, o1), 1);
+	/* The target itself stays. */
+	OK(nd_store_target_get(f->c, f->t, "u1", target_cb, &g, &E));
+
+	/* Deleting a target removes its memberships. */
+	OK(nd_store_member_put(f->c, f->t, s1, "u1", &E));
+	assert_int_equal(seg_members(f, f->t, s1), 2);
+	OK(nd_store_target_delete(f->c, f->t, "u1", &E));
+	assert_int_equal(seg_members(f, f->t, s1), 1);
+	assert_int_equal(seg_members(f, f->t, s2), 0);
+	assert_int_equal(seg_members(f, f->t2, o1), 1); /* other tenant's u1 */
+	/* Re-creating the target does not bring the memberships back. */
+	struct nd_target t = {.id = "u1"};
+	bool created;
+	OK(nd_store_target_put(f->c, f->t, &t, &created, &E));
+	assert_true(created);
+	assert_int_equal(seg_members(f, f->t, s2), 0);
+
+	/* Deleting a segment drops its memberships. */
+	OK(nd_store_segment_delete(f->c, f->t, s1, &E));
+	int32_t s3;
+	OK(nd_store_segment_create(f->c, f->t, "s3", &s3, &E));
+	assert_int_equal(seg_members(f, f->t, s3), 0);
+}
+
+struct seg_ids {
+	size_t n;
+	int32_t id[MAX_ROWS];
+	size_t stop_at;
+};
+
+static int seg_id_cb(void *arg, int32_t id)
+{
+	struct seg_ids *r = arg;
+	if (r->n >= MAX_ROWS)
+		return 1;
+	r->id[r->n++] = id;
+	return r->stop_at && r->n == r->stop_at ? 66 : 0;
+}
+
+static void test_target_segments(void **state)
+{
+	struct fx *f = *state;
+	int32_t s1, s2, s3, o1;
+	OK(nd_store_segment_create(f->c, f->t, "s1", &s1, &E));
+	OK(nd_store_segment_create(f->c, f->t, "s2", &s2, &E));
+	OK(nd_store_segment_create(f->c, f->t, "s3", &s3, &E));
+	OK(nd_store_segment_create(f->c, f->t2, "o1", &o1, &E));
+	OK(nd_store_member_put(f->c, f->t, s3, "u", &E));
+	OK(nd_store_member_put(f->c, f->t, s1, "u", &E));
+	OK(nd_store_member_put(f->c, f->t, s2, "v", &E));
+	OK(nd_store_member_put(f->c, f->t2, o1, "u", &E));
+
+	struct seg_ids r = {0};
+	OK(nd_store_target_segments(f->c, f->t, "u", seg_id_cb, &r, &E));
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.id[0], s1);
+	assert_int_equal(r.id[1], s3);
+
+	memset(&r, 0, sizeof r);
+	OK(nd_store_target_segments(f->c, f->t2, "u", seg_id_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], o1);
+
+	memset(&r, 0, sizeof r);
+	OK(nd_store_target_segments(f->c, f->t, "nobody", seg_id_cb, &r, &E));
+	assert_int_equal(r.n, 0);
+
+	/* A target with no memberships belongs to none. */
+	struct nd_target t = {.id = "loner"};
+	bool created;
+	OK(nd_store_target_put(f->c, f->t, &t, &created, &E));
+	OK(nd_store_target_segments(f->c, f->t, "loner", seg_id_cb, &r, &E));
+	assert_int_equal(r.n, 0);
+
+	/* Memberships removed or dropped with their segment disappear. */
+	OK(nd_store_member_delete(f->c, f->t, s1, "u", &E));
+	memset(&r, 0, sizeof r);
+	OK(nd_store_target_segments(f->c, f->t, "u", seg_id_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], s3);
+	OK(nd_store_member_put(f->c, f->t, s2, "u", &E));
+	OK(nd_store_segment_delete(f->c, f->t, s3, &E));
+	memset(&r, 0, sizeof r);
+	OK(nd_store_target_segments(f->c, f->t, "u", seg_id_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], s2);
+
+	/* The callback's return stops the listing. */
+	OK(nd_store_member_put(f->c, f->t, s1, "u", &E));
+	memset(&r, 0, sizeof r);
+	r.stop_at = 1;
+	assert_int_equal(nd_store_target_segments(f->c, f->t, "u", seg_id_cb, &r, &E), 66);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.id[0], s1);
+}
+
+/* --- campaigns --- */
+
+struct camp_copy {
+	int calls;
+	char id[ND_ID_MAX + 1], name[64];
+	int64_t created_at, updated_at;
+};
+
+static int camp_cb(void *arg, const struct nd_campaign *cp)
+{
+	struct camp_copy *c = arg;
+	c->calls++;
+	snprintf(c->id, sizeof c->id, "%s", cp->id);
+	snprintf(c->name, sizeof c->name, "%s", cp->name);
+	c->created_at = cp->created_at;
+	c->updated_at = cp->updated_at;
+	return 0;
+}
+
+static void test_campaigns(void **state)
+{
+	struct fx *f = *state;
+	int64_t before = nd_time_now_ms();
+	struct nd_campaign cp = {.id = "spring-sale", .name = "Spring sale"};
+	bool created = false;
+	OK(nd_store_campaign_put(f->c, f->t, &cp, &created, &E));
+	assert_true(created);
+	assert_in_range(cp.created_at, before, nd_time_now_ms());
+	assert_int_equal(cp.updated_at, cp.created_at);
+
+	struct camp_copy g = {0};
+	OK(nd_store_campaign_get(f->c, f->t, "spring-sale", camp_cb, &g, &E));
+	assert_int_equal(g.calls, 1);
+	assert_string_equal(g.id, "spring-sale");
+	assert_string_equal(g.name, "Spring sale");
+	assert_int_equal(g.created_at, cp.created_at);
+
+	sleep_ms(10);
+	struct nd_campaign cp2 = {.id = "spring-sale", .name = "Spring sale 2"};
+	created = true;
+	OK(nd_store_campaign_put(f->c, f->t, &cp2, &created, &E));
+	assert_false(created);
+	assert_int_equal(cp2.created_at, cp.created_at);
+	assert_true(cp2.updated_at > cp.created_at);
+	memset(&g, 0, sizeof g);
+	OK(nd_store_campaign_get(f->c, f->t, "spring-sale", camp_cb, &g, &E));
+	assert_string_equal(g.name, "Spring sale 2");
+	assert_int_equal(g.created_at, cp.created_at);
+	assert_int_equal(g.updated_at, cp2.updated_at);
+
+	memset(&g, 0, sizeof g);
+	FAILS(ND_ERR_NOT_FOUND, nd_store_campaign_get(f->c, f->t2, "spring-sale", camp_cb, &g, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_campaign_get(f->c, f->t, "nope", camp_cb, &g, &E));
+	assert_int_equal(g.calls, 0);
+}
+
+/* --- notifications --- */
+
+static struct nd_notification notif(const char *libelle)
+{
+	struct nd_notification n;
+	memset(&n, 0, sizeof n);
+	n.libelle = libelle;
+	n.date_started = ND_NO_TIME;
+	n.date_due = ND_NO_TIME;
+	return n;
+}
+
+struct notif_copy {
+	int calls;
+	int32_t key;
+	char guid[ND_GUID_LEN + 1];
+	char libelle[64], body[64], url[64], type[64], campaign_id[64], profile[64];
+	char screen_names[64], batch[64];
+	bool has_body, has_url, has_type, has_campaign, has_profile, has_batch;
+	int32_t action_type;
+	int64_t date_started, date_due, created_at, deliveries;
+};
+
+#define CP(field)                                                                                  \
+	do {                                                                                       \
+		c->has_##field = n->field != NULL;                                                 \
+		snprintf(c->field, sizeof c->field, "%s", n->field ? n->field : "");               \
+	} while (0)
+
+static int notif_cb(void *arg, const struct nd_notification *n)
+{
+	struct notif_copy *c = arg;
+	c->calls++;
+	c->key = n->key;
+	memcpy(c->guid, n->guid, sizeof c->guid);
+	snprintf(c->libelle, sizeof c->libelle, "%s", n->libelle);
+	CP(body);
+	CP(url);
+	CP(type);
+	CP(profile);
+	CP(batch);
+	c->has_campaign = n->campaign_id != NULL;
+	snprintf(c->campaign_id, sizeof c->campaign_id, "%s", n->campaign_id ? n->campaign_id : "");
+	snprintf(c->screen_names, sizeof c->screen_names, "%s",
+		 n->screen_names ? n->screen_names : "(null)");
+	c->action_type = n->action_type;
+	c->date_started = n->date_started;
+	c->date_due = n->date_due;
+	c->created_at = n->created_at;
+	c->deliveries = n->deliveries;
+	return 0;
+}
+
+static int64_t deliveries_of(struct fx *f, int64_t tenant, int32_t key)
+{
+	struct notif_copy c = {0};
+	OK(nd_store_notification_get(f->c, tenant, key, notif_cb, &c, &E));
+	assert_int_equal(c.calls, 1);
+	return c.deliveries;
+}
+
+static int32_t send_to(struct fx *f, int64_t tenant, const char *const *targets, size_t nt,
+		       const int32_t *segs, size_t ns, int64_t routed_at, int64_t *ndeliv)
+{
+	struct nd_notification n = notif("hello");
+	struct nd_recipients to = {targets, nt, segs, ns};
+	int64_t d = -1;
+	OK(nd_store_notification_create(f->c, tenant, &n, &to, routed_at, &d, &E));
+	if (ndeliv)
+		*ndeliv = d;
+	return n.key;
+}
+
+static void test_notification_create(void **state)
+{
+	struct fx *f = *state;
+	int64_t before = nd_time_now_ms();
+	static const char *const tg[] = {"a", "b", "a", "b", "a"};
+	struct nd_notification n = notif("Hello");
+	n.body = "Body text";
+	n.url = "https://example.com/x";
+	n.type = "info";
+	n.action_type = 3;
+	n.profile = "vip";
+	n.screen_names = "[\"home\",\"inbox\"]";
+	n.batch = "batch-7";
+	n.date_started = 1566656122000;
+	n.date_due = 1566656122250;
+	struct nd_recipients to = {tg, 5, NULL, 0};
+	int64_t d = -1;
+	OK(nd_store_notification_create(f->c, f->t, &n, &to, 1000, &d, &E));
+	assert_int_equal(d, 2); /* a and b once each */
+	assert_int_equal(n.key, 1);
+	assert_int_equal(strlen(n.guid), ND_GUID_LEN);
+	unsigned char bin[16];
+	assert_true(nd_guid_parse(n.guid, bin));
+	char up[ND_GUID_LEN + 1];
+	nd_guid_format(bin, up);
+	assert_string_equal(n.guid, up); /* upper-case */
+	assert_in_range(n.created_at, before, nd_time_now_ms());
+
+	struct notif_copy c = {0};
+	OK(nd_store_notification_get(f->c, f->t, 1, notif_cb, &c, &E));
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.key, 1);
+	assert_string_equal(c.guid, n.guid);
+	assert_string_equal(c.libelle, "Hello");
+	assert_string_equal(c.body, "Body text");
+	assert_string_equal(c.url, "https://example.com/x");
+	assert_string_equal(c.type, "info");
+	assert_int_equal(c.action_type, 3);
+	assert_false(c.has_campaign);
+	assert_string_equal(c.profile, "vip");
+	assert_string_equal(c.screen_names, "[\"home\",\"inbox\"]");
+	assert_string_equal(c.batch, "batch-7");
+	assert_int_equal(c.date_started, 1566656122000);
+	assert_int_equal(c.date_due, 1566656122250);
+	assert_int_equal(c.created_at, n.created_at);
+	assert_int_equal(c.deliveries, 2);
+
+	/* Unknown targets were created. */
+	struct target_copy g = {0};
+	OK(nd_store_target_get(f->c, f->t, "a", target_cb, &g, &E));
+	OK(nd_store_target_get(f->c, f->t, "b", target_cb, &g, &E));
+
+	/* Defaults of a minimal notification. */
+	int32_t k2 = send_to(f, f->t, NULL, 0, NULL, 0, 1000, &d);
+	assert_int_equal(k2, 2);
+	assert_int_equal(d, 0);
+	memset(&c, 0, sizeof c);
+	OK(nd_store_notification_get(f->c, f->t, 2, notif_cb, &c, &E));
+	assert_string_equal(c.libelle, "hello");
+	assert_false(c.has_body);
+	assert_false(c.has_url);
+	assert_false(c.has_type);
+	assert_false(c.has_profile);
+	assert_false(c.has_batch);
+	assert_false(c.has_campaign);
+	assert_string_equal(c.screen_names, "[]");
+	assert_int_equal(c.action_type, 0);
+	assert_int_equal(c.date_started, ND_NO_TIME);
+	assert_int_equal(c.date_due, ND_NO_TIME);
+	assert_int_equal(c.deliveries, 0);
+	assert_string_not_equal(c.guid, n.guid);
+
+	FAILS(ND_ERR_NOT_FOUND, nd_store_notification_get(f->c, f->t, 3, notif_cb, &c, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_notification_get(f->c, f->t, 0, notif_cb, &c, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_notification_get(f->c, f->t2, 1, notif_cb, &c, &E));
+
+	/* Keys are per tenant. */
+	assert_int_equal(send_to(f, f->t2, tg, 1, NULL, 0, 1000, &d), 1);
+	assert_int_equal(d, 1);
+	assert_int_equal(send_to(f, f->t, tg, 1, NULL, 0, 1000, &d), 3);
+}
+
+static void test_notification_segments(void **state)
+{
+	struct fx *f = *state;
+	int32_t s1, s2, s3, empty;
+	OK(nd_store_segment_create(f->c, f->t, "s1", &s1, &E));
+	OK(nd_store_segment_create(f->c, f->t, "s2", &s2, &E));
+	OK(nd_store_segment_create(f->c, f->t, "s3", &s3, &E));
+	OK(nd_store_segment_create(f->c, f->t, "empty", &empty, &E));
+	static const char *const m1[] = {"b", "c", "d"};
+	static const char *const m2[] = {"d", "e"};
+	for (size_t i = 0; i < 3; i++)
+		OK(nd_store_member_put(f->c, f->t, s1, m1[i], &E));
+	for (size_t i = 0; i < 2; i++)
+		OK(nd_store_member_put(f->c, f->t, s2, m2[i], &E));
+	OK(nd_store_member_put(f->c, f->t, s3, "z", &E));
+
+	static const char *const tg[] = {"a", "b"};
+	const int32_t segs[] = {s1, s2, s1, empty};
+	int64_t d = -1;
+	int32_t k = send_to(f, f->t, tg, 2, segs, 4, 5000, &d);
+	assert_int_equal(k, 1);
+	assert_int_equal(d, 5); /* a b c d e */
+	assert_int_equal(deliveries_of(f, f->t, k), 5);
+
+	/* Only the segment. */
+	const int32_t only2[] = {s2};
+	k = send_to(f, f->t, NULL, 0, only2, 1, 5000, &d);
+	assert_int_equal(k, 2);
+	assert_int_equal(d, 2);
+
+	/* Another tenant's segment of the same id holds other members. */
+	int32_t o1;
+	OK(nd_store_segment_create(f->c, f->t2, "o1", &o1, &E));
+	assert_int_equal(o1, 1);
+	OK(nd_store_member_put(f->c, f->t2, o1, "x", &E));
+	const int32_t one[] = {1};
+	k = send_to(f, f->t2, NULL, 0, one, 1, 5000, &d);
+	assert_int_equal(k, 1);
+	assert_int_equal(d, 1);
+	k = send_to(f, f->t, NULL, 0, one, 1, 5000, &d);
+	assert_int_equal(k, 3);
+	assert_int_equal(d, 3);
+
+	/* Deleting a target drops its deliveries from the count. */
+	assert_int_equal(deliveries_of(f, f->t, 1), 5);
+	OK(nd_store_target_delete(f->c, f->t, "d", &E));
+	assert_int_equal(deliveries_of(f, f->t, 1), 4);
+	assert_int_equal(deliveries_of(f, f->t, 2), 1);
+	assert_int_equal(deliveries_of(f, f->t, 3), 2);
+	assert_int_equal(deliveries_of(f, f->t2, 1), 1);
+}
+
+static void test_notification_unknown_refs(void **state)
+{
+	struct fx *f = *state;
+	int32_t s1;
+	OK(nd_store_segment_create(f->c, f->t, "s1", &s1, &E));
+	OK(nd_store_member_put(f->c, f->t, s1, "m", &E));
+	struct nd_campaign cp = {.id = "camp", .name = "Camp"};
+	bool created;
+	OK(nd_store_campaign_put(f->c, f->t, &cp, &created, &E));
+
+	int64_t d = 0;
+	assert_int_equal(send_to(f, f->t, NULL, 0, NULL, 0, 1000, &d), 1);
+
+	static const char *const tg[] = {"fresh-target"};
+	/* Unknown segment (alone, or after a known one). */
+	const int32_t bad[] = {s1, 42};
+	struct nd_notification n = notif("x");
+	struct nd_recipients to = {tg, 1, bad, 2};
+	d = -7;
+	FAILS(ND_ERR_UNKNOWN_REF, nd_store_notification_create(f->c, f->t, &n, &to, 1000, &d, &E));
+	assert_string_equal(E.field, "segments");
+	assert_non_null(strstr(E.detail, "42"));
+	assert_int_equal(d, -7);
+
+	/* Another tenant's segment is unknown here. */
+	int32_t o1, o2;
+	OK(nd_store_segment_create(f->c, f->t2, "o1", &o1, &E));
+	OK(nd_store_segment_create(f->c, f->t2, "o2", &o2, &E));
+	const int32_t theirs[] = {o2};
+	n = notif("x");
+	struct nd_recipients to2 = {NULL, 0, theirs, 1};
+	FAILS(ND_ERR_UNKNOWN_REF, nd_store_notification_create(f->c, f->t, &n, &to2, 1000, &d, &E));
+
+	/* Unknown campaign. */
+	n = notif("x");
+	n.campaign_id = "no-such-campaign";
+	struct nd_recipients to3 = {tg, 1, NULL, 0};
+	FAILS(ND_ERR_UNKNOWN_REF, nd_store_notification_create(f->c, f->t, &n, &to3, 1000, &d, &E));
+	assert_string_equal(E.field, "campaign_id");
+
+	/* Campaigns are per tenant too. */
+	n = notif("x");
+	n.campaign_id = "camp";
+	FAILS(ND_ERR_UNKNOWN_REF,
+	      nd_store_notification_create(f->c, f->t2, &n, &to3, 1000, &d, &E));
+
+	/* Nothing was written: no target, no delivery, no key used. */
+	struct target_copy g = {0};
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t, "fresh-target", target_cb, &g, &E));
+	FAILS(ND_ERR_NOT_FOUND,
+	      nd_store_target_get(f->c, f->t2, "fresh-target", target_cb, &g, &E));
+	struct notif_copy c = {0};
+	FAILS(ND_ERR_NOT_FOUND, nd_store_notification_get(f->c, f->t, 2, notif_cb, &c, &E));
+
+	n = notif("with campaign");
+	n.campaign_id = "camp";
+	const int32_t good[] = {s1};
+	struct nd_recipients to4 = {tg, 1, good, 1};
+	OK(nd_store_notification_create(f->c, f->t, &n, &to4, 1000, &d, &E));
+	assert_int_equal(n.key, 2);
+	assert_int_equal(d, 2);
+	memset(&c, 0, sizeof c);
+	OK(nd_store_notification_get(f->c, f->t, 2, notif_cb, &c, &E));
+	assert_string_equal(c.campaign_id, "camp");
+	/* The other tenant's first notification still gets key 1. */
+	assert_int_equal(send_to(f, f->t2, NULL, 0, NULL, 0, 1000, &d), 1);
+}
+
+/* --- feeds --- */
+
+struct feed_rows {
+	size_t n;
+	int32_t key[MAX_ROWS];
+	int64_t routed_at[MAX_ROWS];
+	int64_t at[MAX_ROWS][ND_EV__COUNT];
+	char guid[MAX_ROWS][ND_GUID_LEN + 1];
+	char nguid[MAX_ROWS][ND_GUID_LEN + 1];
+	char libelle[MAX_ROWS][32];
+	char target[MAX_ROWS][32];
+	int stop_at;
+};
+
+static int feed_cb(void *arg, const struct nd_delivery *d)
+{
+	struct feed_rows *r = arg;
+	if (r->n >= MAX_ROWS)
+		return 1;
+	size_t i = r->n++;
+	r->key[i] = d->n->key;
+	r->routed_at[i] = d->routed_at;
+	memcpy(r->at[i], d->at, sizeof d->at);
+	memcpy(r->guid[i], d->guid, sizeof r->guid[i]);
+	memcpy(r->nguid[i], d->n->guid, sizeof r->nguid[i]);
+	snprintf(r->libelle[i], sizeof r->libelle[i], "%s", d->n->libelle);
+	snprintf(r->target[i], sizeof r->target[i], "%s", d->target);
+	return r->stop_at && (int)r->n == r->stop_at ? 55 : 0;
+}
+
+static struct nd_feed_query fq(const char *target, bool asc)
+{
+	struct nd_feed_query q = {.target = target,
+				  .start = ND_NO_TIME,
+				  .end = ND_NO_TIME,
+				  .ascending = asc,
+				  .after_at = ND_NO_TIME,
+				  .after_key = 0,
+				  .limit = 0};
+	return q;
+}
+
+static void feed_keys(struct fx *f, const struct nd_feed_query *q, const int32_t *want, size_t n)
+{
+	struct feed_rows r = {0};
+	OK(nd_store_feed(f->c, f->t, q, feed_cb, &r, &E));
+	if (r.n != n) {
+		char got[256] = "";
+		for (size_t i = 0; i < r.n; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), " %d", r.key[i]);
+		fail_msg("feed returned %zu rows (%s ), want %zu", r.n, got, n);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (r.key[i] != want[i])
+			fail_msg("feed row %zu has key %d, want %d", i, r.key[i], want[i]);
+}
+
+#define FEED(q, ...)                                                                               \
+	do {                                                                                       \
+		const int32_t w_[] = {__VA_ARGS__};                                                \
+		feed_keys(f, (q), w_, sizeof w_ / sizeof w_[0]);                                   \
+	} while (0)
+#define FEED_EMPTY(q) feed_keys(f, (q), NULL, 0)
+
+/* Five notifications to "f": keys 1..5 routed at 1000, 2000, 2000, 3000, 2000. */
+static void make_feed(struct fx *f)
+{
+	static const char *const tg[] = {"f"};
+	static const char *const tg2[] = {"f", "g"};
+	const int64_t at[] = {1000, 2000, 2000, 3000, 2000};
+	for (int i = 0; i < 5; i++) {
+		struct nd_notification n = notif(i == 0 ? "first" : "later");
+		struct nd_recipients to = {i == 2 ? tg2 : tg, i == 2 ? 2 : 1, NULL, 0};
+		int64_t d;
+		OK(nd_store_notification_create(f->c, f->t, &n, &to, at[i], &d, &E));
+		assert_int_equal(n.key, i + 1);
+	}
+	/* Noise in the other tenant, same target id. */
+	int64_t d;
+	send_to(f, f->t2, tg, 1, NULL, 0, 2000, &d);
+}
+
+static void test_feed_order(void **state)
+{
+	struct fx *f = *state;
+	make_feed(f);
+	struct nd_feed_query q = fq("f", true);
+	FEED(&q, 1, 2, 3, 5, 4);
+	q = fq("f", false);
+	FEED(&q, 4, 5, 3, 2, 1);
+	q = fq("g", true);
+	FEED(&q, 3);
+	q = fq("nobody", true);
+	FEED_EMPTY(&q);
+	q = fq("nobody", false);
+	FEED_EMPTY(&q);
+
+	/* Row contents. */
+	struct feed_rows r = {0};
+	q = fq("f", true);
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+	assert_int_equal(r.n, 5);
+	assert_int_equal(r.routed_at[0], 1000);
+	assert_int_equal(r.routed_at[1], 2000);
+	assert_int_equal(r.routed_at[4], 3000);
+	assert_string_equal(r.libelle[0], "first");
+	assert_string_equal(r.libelle[1], "later");
+	assert_string_equal(r.target[0], "f");
+	unsigned char bin[16];
+	for (size_t i = 0; i < r.n; i++) {
+		assert_true(nd_guid_parse(r.guid[i], bin));
+		assert_true(nd_guid_parse(r.nguid[i], bin));
+		assert_string_not_equal(r.guid[i], r.nguid[i]); /* delivery has its own */
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(r.guid[i], r.guid[j]);
+		for (int e = 0; e < ND_EV__COUNT; e++)
+			assert_int_equal(r.at[i][e], ND_NO_TIME);
+	}
+	struct notif_copy c = {0};
+	OK(nd_store_notification_get(f->c, f->t, 1, notif_cb, &c, &E));
+	assert_string_equal(r.nguid[0], c.guid);
+
+	/* The callback's return stops the feed. */
+	memset(&r, 0, sizeof r);
+	r.stop_at = 2;
+	assert_int_equal(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E), 55);
+	assert_int_equal(r.n, 2);
+}
+
+static void test_feed_window(void **state)
+{
+	struct fx *f = *state;
+	make_feed(f);
+	struct nd_feed_query q = fq("f", true);
+	q.start = 2000;
+	q.end = 3000;
+	FEED(&q, 2, 3, 5);
+	q.ascending = false;
+	FEED(&q, 5, 3, 2);
+	q = fq("f", true);
+	q.start = 2000;
+	q.end = 2000;
+	FEED_EMPTY(&q);
+	q.end = 2001;
+	FEED(&q, 2, 3, 5);
+	q.start = 1999;
+	q.end = 2000;
+	FEED_EMPTY(&q);
+	q = fq("f", true);
+	q.end = 2000;
+	FEED(&q, 1);
+	q.end = 1000;
+	FEED_EMPTY(&q);
+	q.end = 1001;
+	FEED(&q, 1);
+	q = fq("f", true);
+	q.start = 3000;
+	FEED(&q, 4);
+	q.start = 3001;
+	FEED_EMPTY(&q);
+	q = fq("f", false);
+	q.start = 1001;
+	FEED(&q, 4, 5, 3, 2);
+	q = fq("f", true);
+	q.start = 0;
+	q.end = 1000000;
+	FEED(&q, 1, 2, 3, 5, 4);
+	q.start = 3000;
+	q.end = 1000; /* inverted */
+	FEED_EMPTY(&q);
+}
+
+static void test_feed_limit_and_cursor(void **state)
+{
+	struct fx *f = *state;
+	make_feed(f);
+	struct nd_feed_query q = fq("f", true);
+	q.limit = 2;
+	FEED(&q, 1, 2);
+	q.limit = 1;
+	FEED(&q, 1);
+	q.limit = 5;
+	FEED(&q, 1, 2, 3, 5, 4);
+	q.limit = 100;
+	FEED(&q, 1, 2, 3, 5, 4);
+
+	/* Ascending pages of 2 across the tie at 2000. */
+	q = fq("f", true);
+	q.limit = 2;
+	FEED(&q, 1, 2);
+	q.after_at = 2000;
+	q.after_key = 2;
+	FEED(&q, 3, 5);
+	q.after_key = 5;
+	FEED(&q, 4);
+	q.after_at = 3000;
+	q.after_key = 4;
+	FEED_EMPTY(&q);
+	q.after_at = 1000;
+	q.after_key = 1;
+	FEED(&q, 2, 3);
+	q.after_at = 2000;
+	q.after_key = 3;
+	FEED(&q, 5, 4);
+	q.after_at = 1500; /* a cursor between rows */
+	q.after_key = 99;
+	FEED(&q, 2, 3);
+	q.after_at = 2000; /* ties broken by key: 4 > 3 but routed later */
+	q.after_key = 4;
+	FEED(&q, 5, 4);
+
+	/* Descending pages of 2. */
+	q = fq("f", false);
+	q.limit = 2;
+	FEED(&q, 4, 5);
+	q.after_at = 2000;
+	q.after_key = 5;
+	FEED(&q, 3, 2);
+	q.after_key = 2;
+	FEED(&q, 1);
+	q.after_at = 1000;
+	q.after_key = 1;
+	FEED_EMPTY(&q);
+	q.after_at = 3000;
+	q.after_key = 4;
+	FEED(&q, 5, 3);
+	q.after_at = 2000;
+	q.after_key = 3;
+	FEED(&q, 2, 1);
+
+	/* Cursor within a window. */
+	q = fq("f", true);
+	q.start = 2000;
+	q.end = 3000;
+	q.after_at = 2000;
+	q.after_key = 2;
+	FEED(&q, 3, 5);
+	q = fq("f", false);
+	q.start = 2000;
+	q.end = 3000;
+	q.after_at = 2000;
+	q.after_key = 5;
+	q.limit = 1;
+	FEED(&q, 3);
+
+	/* Walking all pages of size 1 visits every row once, both ways. */
+	for (int asc = 0; asc < 2; asc++) {
+		const int32_t want_asc[] = {1, 2, 3, 5, 4}, want_desc[] = {4, 5, 3, 2, 1};
+		const int32_t *want = asc ? want_asc : want_desc;
+		q = fq("f", asc);
+		q.limit = 1;
+		for (int i = 0; i < 5; i++) {
+			struct feed_rows r = {0};
+			OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+			assert_int_equal(r.n, 1);
+			assert_int_equal(r.key[0], want[i]);
+			q.after_at = r.routed_at[0];
+			q.after_key = r.key[0];
+		}
+		FEED_EMPTY(&q);
+	}
+}
+
+/* --- events --- */
+
+static void test_events(void **state)
+{
+	struct fx *f = *state;
+	make_feed(f);
+	OK(nd_store_event_record(f->c, f->t, "f", 2, ND_EV_IMPRESSION, 5000, &E));
+	OK(nd_store_event_record(f->c, f->t, "f", 2, ND_EV_IMPRESSION, 6000,
+				 &E)); /* later: ignored */
+	OK(nd_store_event_record(f->c, f->t, "f", 2, ND_EV_READ, 7000, &E));
+	OK(nd_store_event_record(f->c, f->t, "f", 3, ND_EV_COMPLETE, 8000, &E));
+	OK(nd_store_event_record(f->c, f->t, "g", 3, ND_EV_DISMISS, 9000, &E));
+
+	/* Each event lands in its own slot. */
+	for (int ev = 0; ev < ND_EV__COUNT; ev++)
+		OK(nd_store_event_record(f->c, f->t, "f", 4, (enum nd_event)ev, 10000 + ev, &E));
+
+	struct feed_rows r = {0};
+	struct nd_feed_query q = fq("f", true);
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+	assert_int_equal(r.n, 5);
+	/* rows: 1, 2, 3, 5, 4 */
+	for (int e = 0; e < ND_EV__COUNT; e++)
+		assert_int_equal(r.at[0][e], ND_NO_TIME);
+	assert_int_equal(r.at[1][ND_EV_IMPRESSION], 5000);
+	assert_int_equal(r.at[1][ND_EV_READ], 7000);
+	assert_int_equal(r.at[1][ND_EV_ACTIVATION], ND_NO_TIME);
+	assert_int_equal(r.at[1][ND_EV_COMPLETE], ND_NO_TIME);
+	assert_int_equal(r.at[2][ND_EV_COMPLETE], 8000);
+	assert_int_equal(r.at[2][ND_EV_DISMISS], ND_NO_TIME); /* that was g's */
+	for (int e = 0; e < ND_EV__COUNT; e++)
+		assert_int_equal(r.at[4][e], 10000 + e);
+
+	memset(&r, 0, sizeof r);
+	q = fq("g", true);
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.at[0][ND_EV_DISMISS], 9000);
+	assert_int_equal(r.at[0][ND_EV_COMPLETE], ND_NO_TIME);
+
+	/* An earlier time after a later one still loses: the first recorded wins. */
+	OK(nd_store_event_record(f->c, f->t, "f", 2, ND_EV_IMPRESSION, 1, &E));
+	memset(&r, 0, sizeof r);
+	q = fq("f", true);
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+	assert_int_equal(r.at[1][ND_EV_IMPRESSION], 5000);
+
+	FAILS(ND_ERR_NOT_FOUND, nd_store_event_record(f->c, f->t, "f", 99, ND_EV_READ, 1, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_event_record(f->c, f->t, "nobody", 1, ND_EV_READ, 1, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_event_record(f->c, f->t, "g", 1, ND_EV_READ, 1, &E));
+	/* The other tenant's notification 1 went to its own "f". */
+	FAILS(ND_ERR_NOT_FOUND, nd_store_event_record(f->c, f->t2, "f", 2, ND_EV_READ, 1, &E));
+	OK(nd_store_event_record(f->c, f->t2, "f", 1, ND_EV_READ, 1, &E));
+	/* Deleted target: its deliveries are gone. */
+	OK(nd_store_target_delete(f->c, f->t, "g", &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_event_record(f->c, f->t, "g", 3, ND_EV_READ, 1, &E));
+	/* Out-of-range event types are refused, not written anywhere. */
+	assert_int_not_equal(nd_store_event_record(f->c, f->t, "f", 1, ND_EV__COUNT, 1, &E), ND_OK);
+	assert_int_not_equal(nd_store_event_record(f->c, f->t, "f", 1, (enum nd_event) - 1, 1, &E),
+			     ND_OK);
+}
+
+/* --- persistence and schema --- */
+
+static void test_reopen(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[ND_KEY_HASH_LEN];
+	hash_of("persistent-admin-key", h);
+	OK(nd_store_key_put(f->c, f->t, h, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+	struct nd_target t = {.id = "keep", .name = "Kept"};
+	bool created;
+	OK(nd_store_target_put(f->c, f->t, &t, &created, &E));
+	int32_t seg;
+	OK(nd_store_segment_create(f->c, f->t, "seg", &seg, &E));
+	OK(nd_store_member_put(f->c, f->t, seg, "keep", &E));
+	static const char *const tg[] = {"keep"};
+	int64_t d;
+	assert_int_equal(send_to(f, f->t, tg, 1, NULL, 0, 4242, &d), 1);
+	assert_int_equal(send_to(f, f->t, tg, 1, NULL, 0, 4343, &d), 2);
+	OK(nd_store_event_record(f->c, f->t, "keep", 1, ND_EV_READ, 5000, &E));
+
+	nd_store_free(f->s);
+	f->s = NULL;
+	f->c = NULL;
+	OK(nd_store_open(f->path, NULL, &f->s, &E));
+	OK(nd_store_conn(f->s, &f->c, &E));
+
+	int64_t tid = 0;
+	OK(nd_store_tenant_ensure(f->c, "default", &tid, &E));
+	assert_int_equal(tid, f->t);
+	struct nd_principal p;
+	OK(nd_store_key_auth(f->c, h, &p, &E));
+	assert_int_equal(p.tenant_id, f->t);
+	struct target_copy g = {0};
+	OK(nd_store_target_get(f->c, f->t, "keep", target_cb, &g, &E));
+	assert_string_equal(g.name, "Kept");
+	assert_int_equal(g.created_at, t.created_at);
+	assert_int_equal(seg_members(f, f->t, seg), 1);
+	struct nd_feed_query q = fq("keep", true);
+	struct feed_rows r = {0};
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.routed_at[0], 4242);
+	assert_int_equal(r.at[0][ND_EV_READ], 5000);
+	/* Counters continue. */
+	assert_int_equal(send_to(f, f->t, tg, 1, NULL, 0, 1, &d), 3);
+	int32_t seg2;
+	OK(nd_store_segment_create(f->c, f->t, "seg2", &seg2, &E));
+	assert_int_equal(seg2, seg + 1);
+
+	/* Reopening an already-migrated database twice in a row is fine. */
+	nd_store_free(f->s);
+	f->s = NULL;
+	OK(nd_store_open(f->path, NULL, &f->s, &E));
+	OK(nd_store_conn(f->s, &f->c, &E));
+	assert_int_equal(deliveries_of(f, f->t, 3), 1);
+}
+
+static void set_user_version(const char *path, int v)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char sql[64];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_schema_too_new(void **state)
+{
+	struct fx *f = *state;
+	nd_store_free(f->s);
+	f->s = NULL;
+	set_user_version(f->path, 999);
+	struct nd_store *s = (struct nd_store *)0x1;
+	struct nd_error err = {0};
+	enum nd_err e = nd_store_open(f->path, NULL, &s, &err);
+	assert_int_not_equal(e, ND_OK);
+	assert_int_equal(err.code, e);
+	assert_ptr_equal(s, (struct nd_store *)0x1);
+	if (!strstr(err.detail, f->path))
+		fail_msg("detail \"%s\" does not name %s", err.detail, f->path);
+	/* The database was left alone. */
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 999);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	/* The same for a brand-new file that only carries the version. */
+	char path[256];
+	new_path(path, sizeof path);
+	set_user_version(path, 999);
+	memset(&err, 0, sizeof err);
+	assert_int_not_equal(nd_store_open(path, NULL, &s, &err), ND_OK);
+	assert_non_null(strstr(err.detail, path));
+}
+
+/* --- concurrency --- */
+
+struct worker {
+	struct nd_store *s;
+	int64_t tenant;
+	int32_t keys[25];
+	int ok;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct nd_store_conn *c;
+	struct nd_error err = {0};
+	if (nd_store_conn(w->s, &c, &err))
+		return NULL;
+	static const char *const tg[] = {"shared"};
+	for (int i = 0; i < 25; i++) {
+		struct nd_notification n = notif("concurrent");
+		struct nd_recipients to = {tg, 1, NULL, 0};
+		int64_t d;
+		if (nd_store_notification_create(c, w->tenant, &n, &to, 1000 + i, &d, &err)) {
+			fprintf(stderr, "worker: %s\n", err.detail);
+			return NULL;
+		}
+		w->keys[i] = n.key;
+	}
+	w->ok = 1;
+	return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+	struct fx *f = *state;
+	enum { NW = 4 };
+	struct worker w[NW];
+	pthread_t th[NW];
+	for (int i = 0; i < NW; i++) {
+		memset(&w[i], 0, sizeof w[i]);
+		w[i].s = f->s;
+		w[i].tenant = f->t;
+		assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (int i = 0; i < NW; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	bool seen[NW * 25 + 1] = {false};
+	for (int i = 0; i < NW; i++) {
+		assert_true(w[i].ok);
+		for (int j = 0; j < 25; j++) {
+			int32_t k = w[i].keys[j];
+			assert_in_range(k, 1, NW * 25);
+			assert_false(seen[k]);
+			seen[k] = true;
+		}
+	}
+	struct nd_feed_query q = fq("shared", true);
+	struct feed_rows r = {0};
+	q.limit = MAX_ROWS;
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &r, &E));
+	assert_int_equal(r.n, MAX_ROWS);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_open_bad_path),
+	    T(test_open_ping),
+	    T(test_conn_per_thread),
+	    T(test_tenant_ensure),
+	    T(test_keys),
+	    T(test_targets),
+	    T(test_segments),
+	    T(test_members),
+	    T(test_target_segments),
+	    T(test_campaigns),
+	    T(test_notification_create),
+	    T(test_notification_segments),
+	    T(test_notification_unknown_refs),
+	    T(test_feed_order),
+	    T(test_feed_window),
+	    T(test_feed_limit_and_cursor),
+	    T(test_events),
+	    T(test_reopen),
+	    T(test_schema_too_new),
+	    T(test_concurrent_writers),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
