@@ -30,7 +30,8 @@ static void usage(FILE *f)
 		   "[SETTINGS]\n"
 		   "       notifd demo [SETTINGS]\n"
 		   "       notifd --help | --version\n\n"
-		   "notifd serves the native /v1 notification API over HTTP.\n\n"
+		   "notifd serves notifications over HTTP: the native /v1 API and the NP6\n"
+		   "target API (/targets/...), on one store.\n\n"
 		   "Settings (flag, then environment variable; flags beat the environment,\n"
 		   "which beats the config file, which beats the defaults):\n");
 	for (const struct nd_setting *s = nd_settings; s->name; s++) {

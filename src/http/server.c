@@ -290,9 +290,6 @@ static enum nd_err authenticate(struct nd_req *r)
 
 static enum nd_err route(struct nd_req *r)
 {
-	if (r->uri_len > ND_URI_MAX)
-		return nd_fail(&r->err, ND_ERR_URI_TOO_LONG, NULL,
-			       "request target is longer than %d bytes", ND_URI_MAX);
 	char allow[64];
 	bool known = false;
 	for (size_t i = 0; i < r->srv->nfaces; i++) {
@@ -308,7 +305,13 @@ static enum nd_err route(struct nd_req *r)
 			r->face = f;
 			nd_req_add_header(r, "Allow", allow);
 		}
+		/* Errors under a face's own prefix speak that face's dialect. */
+		if (!r->face && f->prefix && strncmp(r->path, f->prefix, strlen(f->prefix)) == 0)
+			r->face = f;
 	}
+	if (r->uri_len > ND_URI_MAX)
+		return nd_fail(&r->err, ND_ERR_URI_TOO_LONG, NULL,
+			       "request target is longer than %d bytes", ND_URI_MAX);
 	if (!r->match.route) {
 		if (known)
 			return nd_fail(&r->err, ND_ERR_METHOD, NULL, "%s is not allowed on %s",

@@ -26,6 +26,7 @@ enum nd_err_style {
 
 struct nd_face {
 	const char *name;
+	const char *prefix; /* paths whose errors use this face's style, or NULL */
 	const struct nd_route *routes;
 	size_t nroutes;
 	enum nd_err_style style;

@@ -16,6 +16,7 @@ static const struct nd_route routes[] = {
 
 const struct nd_face nd_face_np6 = {
 	.name = "np6",
+	.prefix = "/targets/",
 	.routes = routes,
 	.nroutes = sizeof routes / sizeof routes[0],
 	.style = ND_STYLE_NP6,

@@ -38,6 +38,7 @@ static const struct nd_route routes[] = {
 
 const struct nd_face nd_face_v1 = {
 	.name = "v1",
+	.prefix = "/v1/",
 	.routes = routes,
 	.nroutes = sizeof routes / sizeof routes[0],
 	.style = ND_STYLE_PROBLEM,
