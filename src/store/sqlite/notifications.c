@@ -176,19 +176,15 @@ enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_int(st, 2, key);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW) {
-		struct nd_notification n;
-		read_notification(st, 0, &n);
-		n.deliveries = sqlite3_column_int64(st, NOTIFICATION_NCOLS);
-		ret = cb(arg, &n);
-	}
+	enum nd_err e = sq_row(c, st, "notification get", "notification not found", err);
+	if (e)
+		return e;
+	struct nd_notification n;
+	read_notification(st, 0, &n);
+	n.deliveries = sqlite3_column_int64(st, NOTIFICATION_NCOLS);
+	int ret = cb(arg, &n);
 	sq_done(st);
-	if (rc == SQLITE_ROW)
-		return (enum nd_err)ret;
-	if (rc == SQLITE_DONE)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "notification not found");
-	return sq_fail(c, rc, "notification get", err);
+	return (enum nd_err)ret;
 }
 
 #define FEED_SELECT                                                                \
@@ -281,9 +277,7 @@ static enum nd_err event_tx(struct nd_store_conn *c, void *arg, struct nd_error 
 	int64_t tid;
 	enum nd_err e = sq_target_tid(c, a->tenant_id, a->target, false, &tid, err);
 	if (e)
-		return e == ND_ERR_NOT_FOUND
-			       ? nd_fail(err, ND_ERR_NOT_FOUND, NULL, "target not found")
-			       : e;
+		return e;
 	sqlite3_stmt *st = sq_prep(c, sqls[a->ev], err);
 	if (!st)
 		return err->code;

@@ -188,6 +188,18 @@ void sq_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+enum nd_err sq_row(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+		   const char *missing, struct nd_error *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return ND_OK;
+	sq_done(st);
+	if (rc == SQLITE_DONE)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "%s", missing);
+	return sq_fail(c, rc, what, err);
+}
+
 enum nd_err sq_exec_stmt(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
 			 struct nd_error *err)
 {
@@ -269,23 +281,21 @@ enum nd_err sq_target_tid(struct nd_store_conn *c, int64_t tenant_id, const char
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	enum nd_err e = sq_row(c, st, "target lookup", "target not found", err);
+	if (!e) {
 		*tid = sqlite3_column_int64(st, 0);
-	sq_done(st);
-	if (rc == SQLITE_ROW)
+		sq_done(st);
 		return ND_OK;
-	if (rc != SQLITE_DONE)
-		return sq_fail(c, rc, "target lookup", err);
-	if (!create)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "target not found");
+	}
+	if (e != ND_ERR_NOT_FOUND || !create)
+		return e;
 	st = sq_prep(c, ins, err);
 	if (!st)
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, nd_time_now_ms());
-	rc = sqlite3_step(st);
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*tid = sqlite3_column_int64(st, 0);
 	sq_done(st);

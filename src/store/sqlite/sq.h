@@ -46,6 +46,11 @@ enum nd_err sq_fail(struct nd_store_conn *c, int rc, const char *what, struct nd
 sqlite3_stmt *sq_prep(struct nd_store_conn *c, const char *sql, struct nd_error *err);
 /* Resets @st after use so it holds no read snapshot. */
 void sq_done(sqlite3_stmt *st);
+/* Steps @st to its first row. ND_OK leaves @st on the row for the caller to
+ * read and then sq_done(); no row is ND_ERR_NOT_FOUND with @missing as the
+ * detail, and @st is already reset. */
+enum nd_err sq_row(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+		   const char *missing, struct nd_error *err);
 /* Runs @st that returns no rows. */
 enum nd_err sq_exec_stmt(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
 			 struct nd_error *err);

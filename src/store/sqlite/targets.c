@@ -64,25 +64,21 @@ enum nd_err nd_store_target_get(struct nd_store_conn *c, int64_t tenant_id, cons
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW) {
-		struct nd_target t = {
-			.id = sq_col_text(st, 0),
-			.name = sq_col_text(st, 1),
-			.email = sq_col_text(st, 2),
-			.profile = sq_col_text(st, 3),
-			.attributes = sq_col_text(st, 4),
-			.created_at = sqlite3_column_int64(st, 5),
-			.updated_at = sqlite3_column_int64(st, 6),
-		};
-		ret = cb(arg, &t);
-	}
+	enum nd_err e = sq_row(c, st, "target get", "target not found", err);
+	if (e)
+		return e;
+	struct nd_target t = {
+		.id = sq_col_text(st, 0),
+		.name = sq_col_text(st, 1),
+		.email = sq_col_text(st, 2),
+		.profile = sq_col_text(st, 3),
+		.attributes = sq_col_text(st, 4),
+		.created_at = sqlite3_column_int64(st, 5),
+		.updated_at = sqlite3_column_int64(st, 6),
+	};
+	int ret = cb(arg, &t);
 	sq_done(st);
-	if (rc == SQLITE_ROW)
-		return (enum nd_err)ret;
-	if (rc == SQLITE_DONE)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "target not found");
-	return sq_fail(c, rc, "target get", err);
+	return (enum nd_err)ret;
 }
 
 struct target_ref {
@@ -225,13 +221,10 @@ enum nd_err sq_segment_exists(struct nd_store_conn *c, int64_t tenant_id, int32_
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_int(st, 2, id);
-	int rc = sqlite3_step(st);
-	sq_done(st);
-	if (rc == SQLITE_ROW)
-		return ND_OK;
-	if (rc == SQLITE_DONE)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "segment %d not found", id);
-	return sq_fail(c, rc, "segment lookup", err);
+	enum nd_err e = sq_row(c, st, "segment lookup", "segment not found", err);
+	if (!e)
+		sq_done(st);
+	return e;
 }
 
 static enum nd_err segment_delete_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
@@ -399,13 +392,10 @@ enum nd_err sq_campaign_exists(struct nd_store_conn *c, int64_t tenant_id, const
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sq_done(st);
-	if (rc == SQLITE_ROW)
-		return ND_OK;
-	if (rc == SQLITE_DONE)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "campaign %.128s not found", id);
-	return sq_fail(c, rc, "campaign lookup", err);
+	enum nd_err e = sq_row(c, st, "campaign lookup", "campaign not found", err);
+	if (!e)
+		sq_done(st);
+	return e;
 }
 
 enum nd_err nd_store_campaign_get(struct nd_store_conn *c, int64_t tenant_id, const char *id,
@@ -418,20 +408,16 @@ enum nd_err nd_store_campaign_get(struct nd_store_conn *c, int64_t tenant_id, co
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st), ret = 0;
-	if (rc == SQLITE_ROW) {
-		struct nd_campaign cp = {
-			.id = sq_col_text(st, 0),
-			.name = sq_col_text(st, 1),
-			.created_at = sqlite3_column_int64(st, 2),
-			.updated_at = sqlite3_column_int64(st, 3),
-		};
-		ret = cb(arg, &cp);
-	}
+	enum nd_err e = sq_row(c, st, "campaign get", "campaign not found", err);
+	if (e)
+		return e;
+	struct nd_campaign cp = {
+		.id = sq_col_text(st, 0),
+		.name = sq_col_text(st, 1),
+		.created_at = sqlite3_column_int64(st, 2),
+		.updated_at = sqlite3_column_int64(st, 3),
+	};
+	int ret = cb(arg, &cp);
 	sq_done(st);
-	if (rc == SQLITE_ROW)
-		return (enum nd_err)ret;
-	if (rc == SQLITE_DONE)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "campaign not found");
-	return sq_fail(c, rc, "campaign get", err);
+	return (enum nd_err)ret;
 }
