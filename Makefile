@@ -12,6 +12,7 @@ MESON    := meson
 # The Debian packages the build, the tests and `make run` need.
 PKGS     := meson ninja-build pkg-config gcc libc6-dev \
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev uuid-dev \
+            libicu-dev \
             libcmocka-dev python3 curl
 
 .PHONY: all deps build asan run check unit e2e bench clean

@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/ids.h"
 #include "core/keys.h"
+#include "core/zone.h"
 
 /* Absent timestamp. */
 #define ND_NO_TIME INT64_MIN
@@ -49,6 +50,7 @@ enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err);
 
 struct nd_principal {
 	int64_t tenant_id;
+	char time_zone[ND_ZONE_MAX]; /* the tenant's IANA zone, for local dates */
 	enum nd_role role;
 	char key_id[ND_KEY_ID_LEN + 1];
 	char target[ND_ID_MAX + 1]; /* member keys only */
@@ -66,6 +68,20 @@ typedef int (*nd_key_cb)(void *arg, const struct nd_key_row *row);
 
 enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
 				   int64_t *tenant_id, struct nd_error *err);
+
+struct nd_tenant {
+	const char *name;
+	const char *time_zone;
+	int64_t deliveries; /* live (not deleted) deliveries */
+};
+
+typedef int (*nd_tenant_cb)(void *arg, const struct nd_tenant *row);
+
+enum nd_err nd_store_tenant_get(struct nd_store_conn *c, int64_t tenant_id, nd_tenant_cb cb,
+				void *arg, struct nd_error *err);
+/* The caller has checked that @zone is a valid IANA zone. */
+enum nd_err nd_store_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id,
+				     const char *zone, struct nd_error *err);
 /* Inserts a key of @role (@target for member keys, else NULL). When
  * @reinstate, an existing identical key is made valid again instead of
  * failing (used for the operator's --admin-key). A hash that already belongs

@@ -78,15 +78,40 @@ static enum nd_err insert_notification(struct nd_store_conn *c, struct create_ar
 	return sq_exec_stmt(c, st, "notification insert", err);
 }
 
+/* Adds the new notification's deliveries to the live counters of the
+ * tenant, the notification and each recipient. */
+static enum nd_err count_new_deliveries(struct nd_store_conn *c, const struct create_arg *a,
+					struct nd_error *err)
+{
+	static const char *const sqls[] = {
+		"UPDATE tenants SET deliveries = deliveries + ?3 WHERE id = ?1",
+		"UPDATE notifications SET deliveries = ?3 WHERE tenant_id = ?1 AND nkey = ?2",
+		"UPDATE targets SET deliveries = deliveries + 1 WHERE tid IN"
+		" (SELECT tid FROM deliveries WHERE tenant_id = ?1 AND nkey = ?2)",
+	};
+	enum nd_err e = ND_OK;
+	for (size_t i = 0; !e && i < sizeof sqls / sizeof sqls[0]; i++) {
+		sqlite3_stmt *st = sq_prep(c, sqls[i], err);
+		if (!st)
+			return err->code;
+		sqlite3_bind_int64(st, 1, a->tenant_id);
+		sqlite3_bind_int(st, 2, a->n->key);
+		sqlite3_bind_int64(st, 3, a->deliveries);
+		e = sq_exec_stmt(c, st, "delivery counters", err);
+	}
+	return e;
+}
+
 static enum nd_err create_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
 {
 	/* ON CONFLICT DO NOTHING makes a recipient named twice (or reached
 	 * through two segments) receive one delivery. */
-	static const char one[] = "INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid)"
-				  " VALUES (?1, ?2, ?3, ?4, notifd_guid()) ON CONFLICT DO NOTHING";
-	static const char seg[] = "INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid)"
-				  " SELECT ?1, m.tid, ?3, ?4, notifd_guid() FROM memberships m"
-				  " WHERE m.tenant_id = ?1 AND m.segment_id = ?2"
+	static const char one[] = "INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid,"
+				  " updated_at) VALUES (?1, ?2, ?3, ?4, notifd_guid(), ?5)"
+				  " ON CONFLICT DO NOTHING";
+	static const char seg[] = "INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid,"
+				  " updated_at) SELECT ?1, m.tid, ?3, ?4, notifd_guid(), ?5"
+				  " FROM memberships m WHERE m.tenant_id = ?1 AND m.segment_id = ?2"
 				  " ON CONFLICT DO NOTHING";
 	struct create_arg *a = arg;
 	a->deliveries = 0;
@@ -105,6 +130,7 @@ static enum nd_err create_tx(struct nd_store_conn *c, void *arg, struct nd_error
 		sqlite3_bind_int64(st, 2, tid);
 		sqlite3_bind_int64(st, 3, a->routed_at);
 		sqlite3_bind_int(st, 4, a->n->key);
+		sqlite3_bind_int64(st, 5, a->n->created_at);
 		e = sq_exec_stmt(c, st, "delivery insert", err);
 		a->deliveries += sqlite3_changes(c->db);
 	}
@@ -116,9 +142,12 @@ static enum nd_err create_tx(struct nd_store_conn *c, void *arg, struct nd_error
 		sqlite3_bind_int(st, 2, a->to->segments[i]);
 		sqlite3_bind_int64(st, 3, a->routed_at);
 		sqlite3_bind_int(st, 4, a->n->key);
+		sqlite3_bind_int64(st, 5, a->n->created_at);
 		e = sq_exec_stmt(c, st, "segment fan-out", err);
 		a->deliveries += sqlite3_changes(c->db);
 	}
+	if (!e)
+		e = count_new_deliveries(c, a, err);
 	return e;
 }
 
@@ -134,42 +163,11 @@ enum nd_err nd_store_notification_create(struct nd_store_conn *c, int64_t tenant
 	return e;
 }
 
-/* Columns of a notification, in the order read_notification() expects,
- * starting at column @base of the statement. */
-#define NOTIFICATION_COLS                                                          \
-	"n.nkey, n.guid, n.libelle, n.body, n.url, n.type, n.action_type,"         \
-	" n.campaign_id, n.profile, n.screen_names, n.batch, n.date_started,"      \
-	" n.date_due, n.created_at"
-#define NOTIFICATION_NCOLS 14
-
-static void read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
-{
-	n->key = sqlite3_column_int(st, base);
-	const void *g = sqlite3_column_blob(st, base + 1);
-	if (g && sqlite3_column_bytes(st, base + 1) == 16)
-		nd_guid_format(g, n->guid);
-	else
-		n->guid[0] = '\0';
-	n->libelle = sq_col_text(st, base + 2);
-	n->body = sq_col_text(st, base + 3);
-	n->url = sq_col_text(st, base + 4);
-	n->type = sq_col_text(st, base + 5);
-	n->action_type = sqlite3_column_int(st, base + 6);
-	n->campaign_id = sq_col_text(st, base + 7);
-	n->profile = sq_col_text(st, base + 8);
-	n->screen_names = sq_col_text(st, base + 9);
-	n->batch = sq_col_text(st, base + 10);
-	n->date_started = sq_col_time(st, base + 11);
-	n->date_due = sq_col_time(st, base + 12);
-	n->created_at = sqlite3_column_int64(st, base + 13);
-}
-
 enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,
 				      nd_notification_cb cb, void *arg, struct nd_error *err)
 {
 	static const char sql[] =
-		"SELECT " NOTIFICATION_COLS ", (SELECT count(*) FROM deliveries d"
-		" WHERE d.tenant_id = n.tenant_id AND d.nkey = n.nkey AND d.deleted_at IS NULL)"
+		"SELECT " SQ_NOTIFICATION_COLS ", n.deliveries"
 		" FROM notifications n WHERE n.tenant_id = ?1 AND n.nkey = ?2";
 	sqlite3_stmt *st = sq_prep(c, sql, err);
 	if (!st)
@@ -180,21 +178,18 @@ enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id
 	if (e)
 		return e;
 	struct nd_notification n;
-	read_notification(st, 0, &n);
-	n.deliveries = sqlite3_column_int64(st, NOTIFICATION_NCOLS);
+	sq_read_notification(st, 0, &n);
+	n.deliveries = sqlite3_column_int64(st, SQ_NOTIFICATION_NCOLS);
 	int ret = cb(arg, &n);
 	sq_done(st);
 	return (enum nd_err)ret;
 }
 
 #define FEED_SELECT                                                                \
-	"SELECT d.routed_at, d.guid, d.impression, d.activation, d.redirection,"   \
-	" d.dismiss, d.read_at, d.completed_at, " NOTIFICATION_COLS                \
-	" FROM deliveries d JOIN notifications n"                                  \
+	"SELECT " SQ_DELIVERY_COLS " FROM deliveries d JOIN notifications n"       \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
 	" WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"          \
 	" AND d.routed_at >= ?3 AND d.routed_at < ?4"
-#define FEED_COLS_BEFORE_N 8
 
 enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
 			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
@@ -232,16 +227,8 @@ enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct nd_notification n;
-		struct nd_delivery d = {.n = &n, .target = q->target};
-		read_notification(st, FEED_COLS_BEFORE_N, &n);
-		d.routed_at = sqlite3_column_int64(st, 0);
-		const void *g = sqlite3_column_blob(st, 1);
-		if (g && sqlite3_column_bytes(st, 1) == 16)
-			nd_guid_format(g, d.guid);
-		else
-			d.guid[0] = '\0';
-		for (int i = 0; i < ND_EV__COUNT; i++)
-			d.at[i] = sq_col_time(st, 2 + i);
+		struct nd_delivery d = {.target = q->target};
+		sq_read_delivery(st, 0, &d, &n);
 		stop = cb(arg, &d);
 	}
 	sq_done(st);
@@ -262,7 +249,7 @@ static enum nd_err event_tx(struct nd_store_conn *c, void *arg, struct nd_error 
 {
 	/* One statement per column: a column name is never spliced into SQL. */
 #define EVENT_SQL(col)                                                             \
-	"UPDATE deliveries SET " col " = coalesce(" col ", ?4)"                    \
+	"UPDATE deliveries SET " col " = coalesce(" col ", ?4), updated_at = ?5"   \
 	" WHERE tenant_id = ?1 AND nkey = ?2 AND tid = ?3 AND deleted_at IS NULL"
 	static const char *const sqls[ND_EV__COUNT] = {
 		[ND_EV_IMPRESSION] = EVENT_SQL("impression"),
@@ -285,6 +272,7 @@ static enum nd_err event_tx(struct nd_store_conn *c, void *arg, struct nd_error 
 	sqlite3_bind_int(st, 2, a->key);
 	sqlite3_bind_int64(st, 3, tid);
 	sqlite3_bind_int64(st, 4, a->at);
+	sqlite3_bind_int64(st, 5, nd_time_now_ms());
 	e = sq_exec_stmt(c, st, "event", err);
 	if (!e && sqlite3_changes(c->db) == 0)
 		return nd_fail(err, ND_ERR_NOT_FOUND, NULL,

@@ -88,6 +88,35 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (tenant_id, tid, routed_at, nkey)) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX deliveries_guid ON deliveries (guid);"
 	"CREATE INDEX deliveries_notification ON deliveries (tenant_id, nkey, tid);",
+
+	/* 2: listing a tenant's deliveries (the API3 face): a modification
+	 * time, live-delivery counters so totals never need a count over a
+	 * big tenant, and an index for every filter and order. The delivery
+	 * indexes are partial: deleted rows never appear in a listing. */
+	"ALTER TABLE deliveries ADD COLUMN updated_at INTEGER;"
+	"UPDATE deliveries SET updated_at = routed_at;"
+	"ALTER TABLE tenants ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE targets ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE notifications ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE tenants SET deliveries = (SELECT count(*) FROM deliveries d"
+	"  WHERE d.tenant_id = tenants.id AND d.deleted_at IS NULL);"
+	"UPDATE targets SET deliveries = (SELECT count(*) FROM deliveries d"
+	"  WHERE d.tenant_id = targets.tenant_id AND d.tid = targets.tid AND d.deleted_at IS NULL);"
+	"UPDATE notifications SET deliveries = (SELECT count(*) FROM deliveries d"
+	"  WHERE d.tenant_id = notifications.tenant_id AND d.nkey = notifications.nkey"
+	"  AND d.deleted_at IS NULL);"
+	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, routed_at)"
+	"  WHERE deleted_at IS NULL;"
+	"CREATE INDEX deliveries_completed ON deliveries (tenant_id, completed_at)"
+	"  WHERE deleted_at IS NULL;"
+	"CREATE INDEX deliveries_modified ON deliveries (tenant_id, updated_at)"
+	"  WHERE deleted_at IS NULL;"
+	"CREATE INDEX deliveries_read ON deliveries (tenant_id, read_at IS NOT NULL, routed_at)"
+	"  WHERE deleted_at IS NULL;"
+	"CREATE INDEX notifications_campaign ON notifications (tenant_id, campaign_id);"
+	"CREATE INDEX notifications_type ON notifications (tenant_id, type);"
+	"CREATE INDEX notifications_title ON notifications (tenant_id, libelle);"
+	"CREATE INDEX notifications_created ON notifications (tenant_id, created_at);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))

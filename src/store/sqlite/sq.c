@@ -301,3 +301,41 @@ enum nd_err sq_target_tid(struct nd_store_conn *c, int64_t tenant_id, const char
 	sq_done(st);
 	return rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, "target insert", err);
 }
+
+void sq_col_guid(sqlite3_stmt *st, int i, char out[ND_GUID_LEN + 1])
+{
+	const void *g = sqlite3_column_blob(st, i);
+	if (g && sqlite3_column_bytes(st, i) == 16)
+		nd_guid_format(g, out);
+	else
+		out[0] = '\0';
+}
+
+void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
+{
+	n->key = sqlite3_column_int(st, base);
+	sq_col_guid(st, base + 1, n->guid);
+	n->libelle = sq_col_text(st, base + 2);
+	n->body = sq_col_text(st, base + 3);
+	n->url = sq_col_text(st, base + 4);
+	n->type = sq_col_text(st, base + 5);
+	n->action_type = sqlite3_column_int(st, base + 6);
+	n->campaign_id = sq_col_text(st, base + 7);
+	n->profile = sq_col_text(st, base + 8);
+	n->screen_names = sq_col_text(st, base + 9);
+	n->batch = sq_col_text(st, base + 10);
+	n->date_started = sq_col_time(st, base + 11);
+	n->date_due = sq_col_time(st, base + 12);
+	n->created_at = sqlite3_column_int64(st, base + 13);
+	n->deliveries = 0;
+}
+
+void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n)
+{
+	d->n = n;
+	d->routed_at = sqlite3_column_int64(st, base);
+	sq_col_guid(st, base + 1, d->guid);
+	for (int i = 0; i < ND_EV__COUNT; i++)
+		d->at[i] = sq_col_time(st, base + 2 + i);
+	sq_read_notification(st, base + 8, n);
+}

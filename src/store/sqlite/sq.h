@@ -78,4 +78,23 @@ enum nd_err sq_segment_exists(struct nd_store_conn *c, int64_t tenant_id, int32_
 enum nd_err sq_campaign_exists(struct nd_store_conn *c, int64_t tenant_id, const char *id,
 			       struct nd_error *err);
 
+/* Columns of a notification (table alias n), as sq_read_notification()
+ * reads them starting at a given column. */
+#define SQ_NOTIFICATION_COLS                                                       \
+	"n.nkey, n.guid, n.libelle, n.body, n.url, n.type, n.action_type,"         \
+	" n.campaign_id, n.profile, n.screen_names, n.batch, n.date_started,"      \
+	" n.date_due, n.created_at"
+#define SQ_NOTIFICATION_NCOLS 14
+/* A delivery (alias d) with its notification (alias n). */
+#define SQ_DELIVERY_COLS                                                           \
+	"d.routed_at, d.guid, d.impression, d.activation, d.redirection,"          \
+	" d.dismiss, d.read_at, d.completed_at, " SQ_NOTIFICATION_COLS
+#define SQ_DELIVERY_NCOLS (8 + SQ_NOTIFICATION_NCOLS)
+
+void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n);
+/* Reads SQ_DELIVERY_COLS into @d, pointing d->n at @n. */
+void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n);
+/* A 16-byte GUID column as text, "" when it is not one. */
+void sq_col_guid(sqlite3_stmt *st, int i, char out[ND_GUID_LEN + 1]);
+
 #endif

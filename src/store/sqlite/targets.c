@@ -88,7 +88,13 @@ struct target_ref {
 
 static enum nd_err target_delete_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
 {
+	/* The live counters lose this target's deliveries first. */
 	static const char *const sqls[] = {
+		"UPDATE tenants SET deliveries = deliveries -"
+		" (SELECT deliveries FROM targets WHERE tid = ?2) WHERE id = ?1",
+		"UPDATE notifications SET deliveries = deliveries - 1 WHERE tenant_id = ?1 AND nkey IN"
+		" (SELECT nkey FROM deliveries WHERE tenant_id = ?1 AND tid = ?2"
+		" AND deleted_at IS NULL)",
 		"DELETE FROM deliveries WHERE tenant_id = ?1 AND tid = ?2",
 		"DELETE FROM memberships WHERE tid = ?2",
 		"DELETE FROM targets WHERE tid = ?2",

@@ -45,6 +45,51 @@ enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
 	return e;
 }
 
+enum nd_err nd_store_tenant_get(struct nd_store_conn *c, int64_t tenant_id, nd_tenant_cb cb,
+				void *arg, struct nd_error *err)
+{
+	static const char sql[] = "SELECT name, time_zone, deliveries FROM tenants WHERE id = ?1";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, tenant_id);
+	enum nd_err e = sq_row(c, st, "tenant get", "tenant not found", err);
+	if (e)
+		return e;
+	struct nd_tenant t = {
+		.name = sq_col_text(st, 0),
+		.time_zone = sq_col_text(st, 1),
+		.deliveries = sqlite3_column_int64(st, 2),
+	};
+	int ret = cb(arg, &t);
+	sq_done(st);
+	return (enum nd_err)ret;
+}
+
+struct zone_arg {
+	int64_t tenant_id;
+	const char *zone;
+};
+
+static enum nd_err set_zone_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+{
+	static const char sql[] = "UPDATE tenants SET time_zone = ?2 WHERE id = ?1";
+	struct zone_arg *a = arg;
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, a->tenant_id);
+	sqlite3_bind_text(st, 2, a->zone, -1, SQLITE_STATIC);
+	return sq_exec_stmt(c, st, "tenant zone", err);
+}
+
+enum nd_err nd_store_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id,
+				     const char *zone, struct nd_error *err)
+{
+	struct zone_arg a = {tenant_id, zone};
+	return sq_tx(c, set_zone_tx, &a, err);
+}
+
 struct key_arg {
 	int64_t tenant_id;
 	const unsigned char *hash;
@@ -105,8 +150,9 @@ enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
 enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 			      struct nd_principal *out, struct nd_error *err)
 {
-	static const char sql[] = "SELECT tenant_id, role, target, id FROM api_keys"
-				  " WHERE hash = ?1 AND revoked_at IS NULL";
+	static const char sql[] = "SELECT k.tenant_id, k.role, k.target, k.id, t.time_zone"
+				  " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+				  " WHERE k.hash = ?1 AND k.revoked_at IS NULL";
 	sqlite3_stmt *st = sq_prep(c, sql, err);
 	if (!st)
 		return err->code;
@@ -118,6 +164,7 @@ enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[
 		const char *t = sq_col_text(st, 2);
 		snprintf(out->target, sizeof out->target, "%s", t ? t : "");
 		snprintf(out->key_id, sizeof out->key_id, "%s", sq_col_text(st, 3));
+		snprintf(out->time_zone, sizeof out->time_zone, "%s", sq_col_text(st, 4));
 	}
 	sq_done(st);
 	if (rc == SQLITE_ROW)
