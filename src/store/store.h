@@ -242,6 +242,73 @@ enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
 			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
 			  struct nd_error *err);
 
+/* --- listing a tenant's deliveries --- */
+
+enum nd_order_key {
+	ND_ORDER_STARTED,   /* routing time */
+	ND_ORDER_COMPLETED, /* completion time (unset first) */
+	ND_ORDER_CREATED,   /* the notification's creation */
+	ND_ORDER_MODIFIED,  /* the delivery's last change */
+	ND_ORDER_TYPE,
+	ND_ORDER_TITLE,
+	ND_ORDER_READ,      /* unread before read */
+	ND_ORDER_ID,        /* delivery GUID */
+	ND_ORDER_KEY,       /* notification_key */
+	ND_ORDER__COUNT
+};
+
+struct nd_order_term {
+	enum nd_order_key key;
+	bool desc;
+};
+
+#define ND_ORDER_MAX 4
+
+/* Filters combine with AND; an unset filter is NULL / ND_NO_TIME / false. */
+struct nd_list_query {
+	bool by_guid;
+	unsigned char guid[16];
+	bool by_key;
+	int32_t key;
+	int64_t started_from, started_to;     /* [from, to) on routing time */
+	int64_t completed_from, completed_to; /* [from, to) on completion time */
+	const char *campaign_id;
+	const char *member; /* target id */
+	const char *type;
+	struct nd_order_term order[ND_ORDER_MAX]; /* none: routing time, newest first */
+	size_t norder;
+	size_t offset, limit; /* limit 0 = no limit */
+};
+
+struct nd_item {
+	const struct nd_delivery *d;
+	const struct nd_target *member; /* the recipient (id, name, email, ...) */
+	int64_t updated_at;
+};
+
+typedef int (*nd_item_cb)(void *arg, const struct nd_item *it);
+
+/* Streams one page of the tenant's live deliveries matching @q, in @q's
+ * order with a unique tie-break, and when @total is not NULL counts every
+ * match (from the live counters when the filters allow it). */
+enum nd_err nd_store_list(struct nd_store_conn *c, int64_t tenant_id,
+			  const struct nd_list_query *q, nd_item_cb cb, void *arg, int64_t *total,
+			  struct nd_error *err);
+
+/* The engine's plan for nd_store_list's page query, one line per step, for
+ * tests and benchmarks that show which index serves a query. */
+typedef int (*nd_plan_cb)(void *arg, const char *line);
+enum nd_err nd_store_list_plan(struct nd_store_conn *c, int64_t tenant_id,
+			       const struct nd_list_query *q, nd_plan_cb cb, void *arg,
+			       struct nd_error *err);
+
+/* Marks delivery @guid deleted: it leaves every listing and feed. With
+ * @owner, only that target's delivery qualifies. ND_ERR_NOT_FOUND when
+ * there is no such live delivery for the caller. */
+enum nd_err nd_store_delivery_delete(struct nd_store_conn *c, int64_t tenant_id,
+				     const unsigned char guid[16], const char *owner,
+				     struct nd_error *err);
+
 /* Records the first @ev at @at on the delivery of notification @key to
  * @target; ND_ERR_NOT_FOUND when there is no such (non-deleted) delivery. */
 enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
