@@ -11,7 +11,13 @@
  * - targets carry an integer tid so that deliveries and memberships store
  *   8 bytes instead of the up-to-128-byte external id;
  * - GUIDs are 16-byte blobs, formatted only at the edges;
- * - times are integer Unix milliseconds, NULL when absent. */
+ * - times are integer Unix milliseconds, NULL when absent;
+ * - the planner works from fixed statistics (sqlite_stat1, written by
+ *   migration 2) that describe a large deployment rather than from ANALYZE:
+ *   without statistics SQLite picks some plans that scan a whole tenant, and
+ *   measured statistics would make plans depend on whatever the data looked
+ *   like when they were taken. notifd never runs ANALYZE; the plans its
+ *   queries get are pinned by tests. */
 #include "store/sqlite/sq.h"
 
 #include <stdio.h>
@@ -98,13 +104,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE tenants ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE targets ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE notifications ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
-	"UPDATE tenants SET deliveries = (SELECT count(*) FROM deliveries d"
-	"  WHERE d.tenant_id = tenants.id AND d.deleted_at IS NULL);"
-	"UPDATE targets SET deliveries = (SELECT count(*) FROM deliveries d"
-	"  WHERE d.tenant_id = targets.tenant_id AND d.tid = targets.tid AND d.deleted_at IS NULL);"
-	"UPDATE notifications SET deliveries = (SELECT count(*) FROM deliveries d"
-	"  WHERE d.tenant_id = notifications.tenant_id AND d.nkey = notifications.nkey"
-	"  AND d.deleted_at IS NULL);"
+	"UPDATE tenants SET deliveries = c.n FROM (SELECT tenant_id, count(*) AS n"
+	"  FROM deliveries WHERE deleted_at IS NULL GROUP BY tenant_id) AS c"
+	"  WHERE tenants.id = c.tenant_id;"
+	"UPDATE targets SET deliveries = c.n FROM (SELECT tid, count(*) AS n"
+	"  FROM deliveries WHERE deleted_at IS NULL GROUP BY tid) AS c"
+	"  WHERE targets.tid = c.tid;"
+	"UPDATE notifications SET deliveries = c.n FROM (SELECT tenant_id, nkey, count(*) AS n"
+	"  FROM deliveries WHERE deleted_at IS NULL GROUP BY tenant_id, nkey) AS c"
+	"  WHERE notifications.tenant_id = c.tenant_id AND notifications.nkey = c.nkey;"
 	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, routed_at)"
 	"  WHERE deleted_at IS NULL;"
 	"CREATE INDEX deliveries_completed ON deliveries (tenant_id, completed_at)"
@@ -116,7 +124,37 @@ static const char *const migrations[] = {
 	"CREATE INDEX notifications_campaign ON notifications (tenant_id, campaign_id);"
 	"CREATE INDEX notifications_type ON notifications (tenant_id, type);"
 	"CREATE INDEX notifications_title ON notifications (tenant_id, libelle);"
-	"CREATE INDEX notifications_created ON notifications (tenant_id, created_at);",
+	"CREATE INDEX notifications_created ON notifications (tenant_id, created_at);"
+	"CREATE INDEX deliveries_tenant_guid ON deliveries (tenant_id, guid)"
+	"  WHERE deleted_at IS NULL;"
+	/* Fixed planner statistics describing a big deployment (see below). */
+	"ANALYZE sqlite_schema;"
+	"DELETE FROM sqlite_stat1;"
+	"INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES"
+	" ('tenants', 'sqlite_autoindex_tenants_1', '100 1'),"
+	" ('api_keys', 'api_keys', '10000 1'),"
+	" ('api_keys', 'sqlite_autoindex_api_keys_2', '10000 1'),"
+	" ('api_keys', 'api_keys_tenant', '10000 100 1'),"
+	" ('targets', 'sqlite_autoindex_targets_1', '1000000 10000 1'),"
+	" ('segments', 'segments', '10000 100 1'),"
+	" ('memberships', 'memberships', '10000000 100000 10000 1'),"
+	" ('memberships', 'memberships_target', '10000000 10 1'),"
+	" ('campaigns', 'campaigns', '10000 100 1'),"
+	" ('notifications', 'notifications', '1000000 10000 1'),"
+	" ('notifications', 'sqlite_autoindex_notifications_1', '1000000 1'),"
+	" ('notifications', 'notifications_campaign', '1000000 10000 100'),"
+	" ('notifications', 'notifications_type', '1000000 10000 500'),"
+	" ('notifications', 'notifications_title', '1000000 10000 5'),"
+	" ('notifications', 'notifications_created', '1000000 10000 1'),"
+	" ('deliveries', 'deliveries', '100000000 1000000 100 1 1'),"
+	" ('deliveries', 'deliveries_guid', '100000000 1'),"
+	" ('deliveries', 'deliveries_notification', '100000000 1000000 100 1'),"
+	" ('deliveries', 'deliveries_routed', '100000000 1000000 100'),"
+	" ('deliveries', 'deliveries_completed', '100000000 1000000 10000'),"
+	" ('deliveries', 'deliveries_modified', '100000000 1000000 10'),"
+	" ('deliveries', 'deliveries_read', '100000000 1000000 500000 100'),"
+	" ('deliveries', 'deliveries_tenant_guid', '100000000 1000000 1');"
+	"ANALYZE sqlite_schema;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
