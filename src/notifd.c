@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/demo.h"
 #include "core/svc.h"
+#include "face/api3/api3.h"
 #include "face/np6/np6.h"
 #include "face/v1/v1.h"
 #include "http/server.h"
@@ -21,7 +22,7 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
-static const struct nd_face *const faces[] = {&nd_face_v1, &nd_face_np6};
+static const struct nd_face *const faces[] = {&nd_face_v1, &nd_face_np6, &nd_face_api3};
 
 static void usage(FILE *f)
 {
@@ -30,8 +31,9 @@ static void usage(FILE *f)
 		   "[SETTINGS]\n"
 		   "       notifd demo [SETTINGS]\n"
 		   "       notifd --help | --version\n\n"
-		   "notifd serves notifications over HTTP: the native /v1 API and the NP6\n"
-		   "target API (/targets/...), on one store.\n\n"
+		   "notifd serves notifications over HTTP: the native /v1 API, the NP6 target\n"
+		   "API (/targets/...) and the Brightidea API3 notification object\n"
+		   "(/api3/notification), on one store.\n\n"
 		   "Settings (flag, then environment variable; flags beat the environment,\n"
 		   "which beats the config file, which beats the defaults):\n");
 	for (const struct nd_setting *s = nd_settings; s->name; s++) {

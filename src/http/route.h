@@ -19,6 +19,7 @@ typedef enum nd_err (*nd_handler)(struct nd_req *r);
 enum nd_route_flags {
 	ND_ROUTE_PUBLIC = 1 << 0,      /* no key needed */
 	ND_ROUTE_MEMBER_SELF = 1 << 1, /* member keys allowed when {id} is their target */
+	ND_ROUTE_MEMBER_ANY = 1 << 2,  /* member keys allowed; the handler scopes them */
 };
 
 struct nd_route {

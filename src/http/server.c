@@ -276,7 +276,7 @@ static enum nd_err authenticate(struct nd_req *r)
 		return e;
 	r->authed = true;
 	unsigned flags = r->match.route->flags;
-	if (r->who.role == ND_ROLE_ADMIN)
+	if (r->who.role == ND_ROLE_ADMIN || (flags & ND_ROUTE_MEMBER_ANY))
 		return ND_OK;
 	if (flags & ND_ROUTE_MEMBER_SELF) {
 		const char *id = nd_req_param(r, "id");

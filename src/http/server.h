@@ -22,6 +22,7 @@
 enum nd_err_style {
 	ND_STYLE_PROBLEM, /* native: RFC 9457 application/problem+json */
 	ND_STYLE_NP6,     /* NP6: {"code":<status>,"message":...} */
+	ND_STYLE_API3,    /* API3: {"errorCode":<int>,"message":...}, or XML */
 };
 
 struct nd_face {
@@ -88,6 +89,7 @@ struct nd_req {
 	char *hdr_value[ND_MAX_EXTRA_HEADERS];
 	struct nd_error err;
 	struct nd_stream *stream; /* set by nd_reply_stream() */
+	bool xml;                 /* the face answers in XML (API3 format=xml) */
 	char **owned; /* decoded query values, freed with the request */
 	size_t nowned;
 };

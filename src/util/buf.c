@@ -85,8 +85,7 @@ const char *nd_buf_str(struct nd_buf *b)
 	return b->data;
 }
 
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t nd_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -138,7 +137,7 @@ void nd_buf_json_strn(struct nd_buf *b, const char *str, size_t n)
 		}
 		unsigned char c = s[i];
 		if (c >= 0x80) {
-			size_t len = utf8_seq(s + i, n - i);
+			size_t len = nd_utf8_seq(s + i, n - i);
 			if (len) {
 				nd_buf_add(b, s + i, len);
 				i += len;

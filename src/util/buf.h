@@ -31,6 +31,10 @@ char *nd_buf_steal(struct nd_buf *b, size_t *len);
 /* NUL-terminated view of the contents (never NULL). */
 const char *nd_buf_str(struct nd_buf *b);
 
+/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if invalid
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+size_t nd_utf8_seq(const unsigned char *s, size_t n);
+
 /* JSON value writers. */
 void nd_buf_json_str(struct nd_buf *b, const char *s);
 void nd_buf_json_strn(struct nd_buf *b, const char *s, size_t n);

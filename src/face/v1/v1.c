@@ -31,6 +31,8 @@ static const struct nd_route routes[] = {
 	{"GET", "/v1/campaigns/{id}", v1_campaign_get, 0},
 	{"POST", "/v1/notifications", v1_notification_create, 0},
 	{"GET", "/v1/notifications/{key}", v1_notification_get, 0},
+	{"GET", "/v1/tenant", v1_tenant_get, 0},
+	{"PATCH", "/v1/tenant", v1_tenant_patch, 0},
 	{"POST", "/v1/keys", v1_key_create, 0},
 	{"GET", "/v1/keys", v1_key_list, 0},
 	{"DELETE", "/v1/keys/{id}", v1_key_revoke, 0},

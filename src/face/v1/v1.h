@@ -33,6 +33,8 @@ enum nd_err v1_notification_create(struct nd_req *r);
 enum nd_err v1_notification_get(struct nd_req *r);
 enum nd_err v1_feed(struct nd_req *r);
 enum nd_err v1_event(struct nd_req *r);
+enum nd_err v1_tenant_get(struct nd_req *r);
+enum nd_err v1_tenant_patch(struct nd_req *r);
 enum nd_err v1_key_create(struct nd_req *r);
 enum nd_err v1_key_list(struct nd_req *r);
 enum nd_err v1_key_revoke(struct nd_req *r);
