@@ -14,16 +14,13 @@ void nd_xml_text(struct nd_buf *b, const char *str, size_t n)
 		unsigned char c = s[i];
 		if (c >= 0x80) {
 			size_t len = nd_utf8_seq(s + i, n - i);
-			/* U+FFFE and U+FFFF are not XML characters. */
-			if (len == 3 && c == 0xEF && s[i + 1] == 0xBF && s[i + 2] >= 0xBE)
-				len = 0;
-			if (len) {
+			/* U+FFFE and U+FFFF are valid UTF-8 but not XML characters. */
+			bool forbidden = len == 3 && c == 0xEF && s[i + 1] == 0xBF && s[i + 2] >= 0xBE;
+			if (len && !forbidden)
 				nd_buf_add(b, s + i, len);
-				i += len;
-			} else {
+			else
 				nd_buf_puts(b, replacement);
-				i++;
-			}
+			i += len ? len : 1;
 			continue;
 		}
 		switch (c) {

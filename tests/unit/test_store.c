@@ -1507,6 +1507,326 @@ static void test_concurrent_writers(void **state)
 	assert_int_equal(r.n, MAX_ROWS);
 }
 
+/* --- listing (API3) --- */
+
+#define MAX_ITEMS 64
+
+struct items {
+	size_t n;
+	char guid[MAX_ITEMS][ND_GUID_LEN + 1];
+	char member[MAX_ITEMS][32];
+	int32_t key[MAX_ITEMS];
+	int64_t routed_at[MAX_ITEMS];
+};
+
+static int item_cb(void *arg, const struct nd_item *it)
+{
+	struct items *r = arg;
+	assert_true(r->n < MAX_ITEMS);
+	memcpy(r->guid[r->n], it->d->guid, ND_GUID_LEN + 1);
+	snprintf(r->member[r->n], sizeof r->member[r->n], "%s", it->member->id);
+	assert_string_equal(it->d->target, it->member->id);
+	r->key[r->n] = it->d->n->key;
+	r->routed_at[r->n] = it->d->routed_at;
+	r->n++;
+	return 0;
+}
+
+static struct nd_list_query lq(void)
+{
+	struct nd_list_query q;
+	memset(&q, 0, sizeof q);
+	q.started_from = q.completed_from = ND_NO_TIME;
+	return q;
+}
+
+/* Lists everything matching @q and checks the total against the rows. */
+static size_t list_all(struct fx *f, int64_t tenant, struct nd_list_query q, struct items *r)
+{
+	int64_t total = -1;
+	memset(r, 0, sizeof *r);
+	q.limit = 0;
+	q.offset = 0;
+	OK(nd_store_list(f->c, tenant, &q, item_cb, r, &total, &E));
+	assert_int_equal(total, (int64_t)r->n);
+	return r->n;
+}
+
+/* Three targets, two campaigns, three types, routed a minute apart. */
+static void make_list(struct fx *f, int32_t keys[6])
+{
+	struct nd_campaign c1 = {.id = "c1", .name = "one"}, c2 = {.id = "c2", .name = "two"};
+	bool created;
+	OK(nd_store_campaign_put(f->c, f->t, &c1, &created, &E));
+	OK(nd_store_campaign_put(f->c, f->t, &c2, &created, &E));
+	static const char *const ab[] = {"a", "b"}, *const abc[] = {"a", "b", "c"},
+				 *const c[] = {"c"};
+	static const struct {
+		const char *title, *type, *campaign;
+		const char *const *to;
+		size_t nto;
+	} spec[6] = {
+		{"delta", "like", "c1", ab, 2},   {"alpha", "comment", "c1", abc, 3},
+		{"echo", "like", NULL, c, 1},     {"bravo", "mention", "c2", ab, 2},
+		{"charlie", "comment", "c2", c, 1}, {"alpha", "like", NULL, abc, 3},
+	};
+	for (int i = 0; i < 6; i++) {
+		struct nd_notification n = notif(spec[i].title);
+		n.type = spec[i].type;
+		n.campaign_id = spec[i].campaign;
+		struct nd_recipients to = {spec[i].to, spec[i].nto, NULL, 0};
+		int64_t d;
+		OK(nd_store_notification_create(f->c, f->t, &n, &to, KEY_TIME + i * 60000, &d, &E));
+		keys[i] = n.key;
+	}
+}
+
+static void test_list_filters(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6];
+	struct items r;
+	make_list(f, keys);
+	struct nd_list_query q = lq();
+	assert_int_equal(list_all(f, f->t, q, &r), 12);
+	/* default order: routing time, newest first */
+	for (size_t i = 1; i < r.n; i++)
+		assert_true(r.routed_at[i - 1] >= r.routed_at[i]);
+	assert_int_equal(list_all(f, f->t2, q, &r), 0);
+
+	q = lq();
+	q.member = "a";
+	assert_int_equal(list_all(f, f->t, q, &r), 4);
+	q.member = "nobody";
+	assert_int_equal(list_all(f, f->t, q, &r), 0);
+	q = lq();
+	q.campaign_id = "c1";
+	assert_int_equal(list_all(f, f->t, q, &r), 5);
+	q.type = "comment";
+	assert_int_equal(list_all(f, f->t, q, &r), 3);
+	q = lq();
+	q.type = "like";
+	assert_int_equal(list_all(f, f->t, q, &r), 6);
+	q.member = "c";
+	assert_int_equal(list_all(f, f->t, q, &r), 2);
+	q = lq();
+	q.by_key = true;
+	q.key = keys[1];
+	assert_int_equal(list_all(f, f->t, q, &r), 3);
+	q.member = "b";
+	assert_int_equal(list_all(f, f->t, q, &r), 1);
+	char guid[ND_GUID_LEN + 1];
+	memcpy(guid, r.guid[0], sizeof guid);
+	q = lq();
+	q.by_guid = true;
+	assert_true(nd_guid_parse(guid, q.guid));
+	assert_int_equal(list_all(f, f->t, q, &r), 1);
+	assert_string_equal(r.guid[0], guid);
+	assert_int_equal(list_all(f, f->t2, q, &r), 0);
+	/* [from, to) on routing time: notifications 1 and 2 */
+	q = lq();
+	q.started_from = KEY_TIME + 60000;
+	q.started_to = KEY_TIME + 180000;
+	assert_int_equal(list_all(f, f->t, q, &r), 4);
+	q.started_to = KEY_TIME + 180000 - 1;
+	assert_int_equal(list_all(f, f->t, q, &r), 4);
+	q.started_to = KEY_TIME + 120000;
+	assert_int_equal(list_all(f, f->t, q, &r), 3);
+	/* completion window */
+	OK(nd_store_event_record(f->c, f->t, "a", keys[0], ND_EV_COMPLETE, KEY_TIME + 5, &E));
+	OK(nd_store_event_record(f->c, f->t, "b", keys[0], ND_EV_COMPLETE, KEY_TIME + 10, &E));
+	q = lq();
+	q.completed_from = KEY_TIME;
+	q.completed_to = KEY_TIME + 10;
+	assert_int_equal(list_all(f, f->t, q, &r), 1);
+	assert_string_equal(r.member[0], "a");
+}
+
+static void test_list_counters(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6];
+	struct items r;
+	make_list(f, keys);
+	struct nd_list_query all = lq(), mine = lq(), notif_q = lq(), camp = lq();
+	mine.member = "a";
+	notif_q.by_key = true;
+	notif_q.key = keys[5];
+	camp.campaign_id = "c2";
+	list_all(f, f->t, all, &r);
+	char a_guid[ND_GUID_LEN + 1] = "";
+	for (size_t i = 0; i < r.n; i++)
+		if (strcmp(r.member[i], "a") == 0 && r.key[i] == keys[5])
+			memcpy(a_guid, r.guid[i], sizeof a_guid);
+	unsigned char g[16];
+	assert_true(nd_guid_parse(a_guid, g));
+
+	/* Soft delete: only the owner (or an admin) reaches it, once. */
+	FAILS(ND_ERR_NOT_FOUND, nd_store_delivery_delete(f->c, f->t, g, "b", &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_delivery_delete(f->c, f->t2, g, NULL, &E));
+	OK(nd_store_delivery_delete(f->c, f->t, g, "a", &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_delivery_delete(f->c, f->t, g, NULL, &E));
+	assert_int_equal(list_all(f, f->t, all, &r), 11);
+	assert_int_equal(list_all(f, f->t, mine, &r), 3);
+	assert_int_equal(list_all(f, f->t, notif_q, &r), 2);
+	assert_int_equal(deliveries_of(f, f->t, keys[5]), 2);
+	struct nd_feed_query fqa = fq("a", true);
+	struct feed_rows fr = {0};
+	OK(nd_store_feed(f->c, f->t, &fqa, feed_cb, &fr, &E));
+	assert_int_equal(fr.n, 3);
+	FAILS(ND_ERR_NOT_FOUND,
+	      nd_store_event_record(f->c, f->t, "a", keys[5], ND_EV_READ, KEY_TIME, &E));
+
+	/* Deleting a target takes its live deliveries out of every counter. */
+	OK(nd_store_target_delete(f->c, f->t, "b", &E));
+	assert_int_equal(list_all(f, f->t, all, &r), 7);
+	assert_int_equal(list_all(f, f->t, camp, &r), 2);
+	assert_int_equal(deliveries_of(f, f->t, keys[1]), 2);
+	/* ... and the counters survive a reopen. */
+	nd_store_free(f->s);
+	struct nd_store_opts opts = {.sync_full = false};
+	OK(nd_store_open(f->path, &opts, &f->s, &E));
+	OK(nd_store_conn(f->s, &f->c, &E));
+	assert_int_equal(list_all(f, f->t, all, &r), 7);
+}
+
+/* Walks every page of size @size and checks it is the full list, in order. */
+static void check_paging(struct fx *f, struct nd_list_query q, size_t size)
+{
+	struct items whole, page;
+	list_all(f, f->t, q, &whole);
+	size_t seen = 0;
+	for (size_t p = 0;; p++) {
+		memset(&page, 0, sizeof page);
+		q.limit = size;
+		q.offset = p * size;
+		int64_t total;
+		OK(nd_store_list(f->c, f->t, &q, item_cb, &page, &total, &E));
+		assert_int_equal(total, (int64_t)whole.n);
+		for (size_t i = 0; i < page.n; i++)
+			assert_string_equal(page.guid[i], whole.guid[seen + i]);
+		seen += page.n;
+		if (page.n < size)
+			break;
+	}
+	assert_int_equal(seen, whole.n);
+}
+
+static void test_list_orders(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6];
+	struct items r;
+	make_list(f, keys);
+	struct nd_list_query q = lq();
+	q.norder = 1;
+	for (int k = 0; k < ND_ORDER__COUNT; k++) {
+		for (int desc = 0; desc < 2; desc++) {
+			q.order[0] = (struct nd_order_term){(enum nd_order_key)k, desc};
+			check_paging(f, q, 1);
+			check_paging(f, q, 5);
+		}
+	}
+	/* notification_key ascending: keys in creation order */
+	q.order[0] = (struct nd_order_term){ND_ORDER_KEY, false};
+	list_all(f, f->t, q, &r);
+	for (size_t i = 1; i < r.n; i++)
+		assert_true(r.key[i - 1] <= r.key[i]);
+	/* two terms: title, then routing time newest first */
+	q.norder = 2;
+	q.order[0] = (struct nd_order_term){ND_ORDER_TITLE, false};
+	q.order[1] = (struct nd_order_term){ND_ORDER_STARTED, true};
+	list_all(f, f->t, q, &r);
+	assert_int_equal(r.key[0], keys[5]); /* "alpha", the newer one */
+	assert_int_equal(r.key[3], keys[1]);
+	check_paging(f, q, 2);
+}
+
+struct plan {
+	char text[4096];
+};
+
+static int plan_cb(void *arg, const char *line)
+{
+	struct plan *p = arg;
+	size_t n = strlen(p->text);
+	snprintf(p->text + n, sizeof p->text - n, "%s\n", line);
+	return 0;
+}
+
+/* @uses: the index step the plan must contain (NULL: any). */
+static void expect_plan(struct fx *f, struct nd_list_query q, bool sorted_by_index,
+			const char *uses)
+{
+	struct plan p = {""};
+	OK(nd_store_list_plan(f->c, f->t, &q, plan_cb, &p, &E));
+	if (uses && !strstr(p.text, uses))
+		fail_msg("plan does not use %s:\n%s", uses, p.text);
+	/* Every table is reached through an index or key, never scanned. */
+	if (strstr(p.text, "SCAN "))
+		fail_msg("plan scans a table:\n%s", p.text);
+	if (sorted_by_index && strstr(p.text, "TEMP B-TREE FOR ORDER BY"))
+		fail_msg("plan sorts instead of reading an index in order:\n%s", p.text);
+}
+
+static void test_list_plans(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6];
+	make_list(f, keys);
+	struct nd_list_query q = lq();
+	q.limit = 20;
+	expect_plan(f, q, true, "deliveries_routed (tenant_id=?)");
+	/* a member's page of 20: a primary-key range, read in order */
+	q.member = "a";
+	expect_plan(f, q, true, "SEARCH d USING PRIMARY KEY (tenant_id=? AND tid=?)");
+	/* each order attribute alone is read from its index */
+	static const char *const order_index[ND_ORDER__COUNT] = {
+		[ND_ORDER_STARTED] = "deliveries_routed",
+		[ND_ORDER_COMPLETED] = "deliveries_completed",
+		[ND_ORDER_CREATED] = "notifications_created",
+		[ND_ORDER_MODIFIED] = "deliveries_modified",
+		[ND_ORDER_TYPE] = "notifications_type",
+		[ND_ORDER_TITLE] = "notifications_title",
+		[ND_ORDER_READ] = "deliveries_read",
+		[ND_ORDER_ID] = "deliveries_tenant_guid",
+		[ND_ORDER_KEY] = "deliveries_notification",
+	};
+	for (int k = 0; k < ND_ORDER__COUNT; k++) {
+		for (int desc = 0; desc < 2; desc++) {
+			q = lq();
+			q.limit = 20;
+			q.norder = 1;
+			q.order[0] = (struct nd_order_term){(enum nd_order_key)k, desc};
+			expect_plan(f, q, true, order_index[k]);
+		}
+	}
+	/* each filter alone is served by its own index */
+	q = lq();
+	q.limit = 20;
+	q.campaign_id = "c1";
+	expect_plan(f, q, false, "notifications_campaign (tenant_id=? AND campaign_id=?)");
+	q.campaign_id = NULL;
+	q.type = "like";
+	expect_plan(f, q, false, "notifications_type (tenant_id=? AND type=?)");
+	q.type = NULL;
+	q.by_key = true;
+	q.key = keys[0];
+	expect_plan(f, q, false, "deliveries_notification (tenant_id=? AND nkey=?)");
+	q.by_key = false;
+	q.by_guid = true;
+	expect_plan(f, q, false, "(tenant_id=? AND guid=?)");
+	q.by_guid = false;
+	q.started_from = KEY_TIME;
+	q.started_to = KEY_TIME + 86400000;
+	expect_plan(f, q, true, "deliveries_routed (tenant_id=? AND routed_at>? AND routed_at<?)");
+	q.started_from = ND_NO_TIME;
+	q.completed_from = KEY_TIME;
+	q.completed_to = KEY_TIME + 86400000;
+	expect_plan(f, q, false,
+		    "deliveries_completed (tenant_id=? AND completed_at>? AND completed_at<?)");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1532,6 +1852,10 @@ int main(void)
 	    T(test_reopen),
 	    T(test_schema_too_new),
 	    T(test_concurrent_writers),
+	    T(test_list_filters),
+	    T(test_list_counters),
+	    T(test_list_orders),
+	    T(test_list_plans),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,138 @@
+/* test_zone.c - time zones (src/core/zone.c) and human dates (src/core/human.c),
+ * with a fixed clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "core/human.h"
+#include "core/time.h"
+#include "core/zone.h"
+
+static int64_t iso(const char *s)
+{
+	int64_t ms;
+	assert_true(nd_time_parse_iso(s, &ms));
+	return ms;
+}
+
+static void expect_day(const char *zone, int y, int m, int d, const char *from, const char *to)
+{
+	struct nd_zone *z = nd_zone_open(zone);
+	assert_non_null(z);
+	int64_t a, b;
+	assert_int_equal(nd_zone_day(z, y, m, d, &a, &b), ND_OK);
+	assert_int_equal(a, iso(from));
+	assert_int_equal(b, iso(to));
+	nd_zone_free(z);
+}
+
+static void test_days(void **state)
+{
+	(void)state;
+	expect_day("America/New_York", 2009, 12, 6, "2009-12-06T05:00:00Z", "2009-12-07T05:00:00Z");
+	expect_day("America/New_York", 2013, 7, 1, "2013-07-01T04:00:00Z", "2013-07-02T04:00:00Z");
+	/* DST ends: a 25-hour day; DST starts: a 23-hour day */
+	expect_day("America/New_York", 2013, 11, 3, "2013-11-03T04:00:00Z", "2013-11-04T05:00:00Z");
+	expect_day("America/New_York", 2013, 3, 10, "2013-03-10T05:00:00Z", "2013-03-11T04:00:00Z");
+	/* month and year ends roll over */
+	expect_day("America/New_York", 2013, 12, 31, "2013-12-31T05:00:00Z", "2014-01-01T05:00:00Z");
+	expect_day("UTC", 2016, 2, 29, "2016-02-29T00:00:00Z", "2016-03-01T00:00:00Z");
+	expect_day("Asia/Tokyo", 2013, 11, 3, "2013-11-02T15:00:00Z", "2013-11-03T15:00:00Z");
+	expect_day("Asia/Kolkata", 2020, 1, 1, "2019-12-31T18:30:00Z", "2020-01-01T18:30:00Z");
+}
+
+static void test_valid(void **state)
+{
+	(void)state;
+	assert_true(nd_zone_valid("America/New_York"));
+	assert_true(nd_zone_valid("Europe/Paris"));
+	assert_true(nd_zone_valid("UTC"));
+	assert_false(nd_zone_valid("Mars/Olympus_Mons"));
+	assert_false(nd_zone_valid("America/New York"));
+	assert_false(nd_zone_valid(""));
+	char longname[200];
+	memset(longname, 'A', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	assert_false(nd_zone_valid(longname));
+}
+
+static void test_civil(void **state)
+{
+	(void)state;
+	struct nd_zone *z = nd_zone_open("America/New_York");
+	int y, m, d;
+	/* 04:59Z is still the previous evening in New York */
+	nd_zone_civil(z, iso("2013-11-22T04:59:59Z"), &y, &m, &d);
+	assert_int_equal(y * 10000 + m * 100 + d, 20131121);
+	nd_zone_civil(z, iso("2013-11-22T05:00:00Z"), &y, &m, &d);
+	assert_int_equal(y * 10000 + m * 100 + d, 20131122);
+	nd_zone_free(z);
+}
+
+static void age(int64_t now, int64_t then, const char *want)
+{
+	struct nd_zone *z = nd_zone_open("America/New_York");
+	char out[ND_HUMAN_MAX];
+	nd_human_age(now, then, z, out);
+	assert_string_equal(out, want);
+	nd_zone_free(z);
+}
+
+static void test_ages(void **state)
+{
+	(void)state;
+	const int64_t now = iso("2013-12-19T20:00:00Z"), s = 1000, min = 60 * s, h = 60 * min,
+		      day = 24 * h, week = 7 * day;
+	age(now, now, "just now");
+	age(now, now - 59 * s, "just now");
+	age(now, now - 60 * s, "1 minute ago");
+	age(now, now - 119 * s, "1 minute ago");
+	age(now, now - 2 * min, "2 minutes ago");
+	age(now, now - 59 * min - 59 * s, "59 minutes ago");
+	age(now, now - h, "1 hour ago");
+	age(now, now - 23 * h, "23 hours ago");
+	age(now, now - day, "1 day ago");
+	age(now, now - 6 * day, "6 days ago");
+	age(now, now - week, "1 week ago");
+	age(now, now - 3 * week, "3 weeks ago");
+	age(now, now - 5 * week + s, "4 weeks ago");
+	/* five weeks and older: the local date */
+	age(now, now - 5 * week, "Nov 14 2013");
+	age(now, iso("2013-11-01T16:47:36Z"), "Nov 1 2013");
+	/* the local date: 04:59Z is the evening before in New York */
+	age(now, iso("2013-11-02T03:59:00Z"), "Nov 1 2013");
+	/* the future (scheduled) shows its date too */
+	age(now, now + day, "Dec 20 2013");
+	age(now, iso("1969-07-20T20:17:00Z"), "Jul 20 1969");
+}
+
+static void test_dates(void **state)
+{
+	(void)state;
+	struct nd_zone *z = nd_zone_open("America/New_York");
+	char out[ND_HUMAN_MAX];
+	nd_human_date(iso("2013-11-29T12:00:00Z"), z, out);
+	assert_string_equal(out, "Nov 29 2013");
+	nd_human_date(iso("2014-01-01T04:00:00Z"), z, out);
+	assert_string_equal(out, "Dec 31 2013");
+	nd_zone_free(z);
+	z = nd_zone_open("Asia/Tokyo");
+	nd_human_date(iso("2014-01-01T04:00:00Z"), z, out);
+	assert_string_equal(out, "Jan 1 2014");
+	nd_zone_free(z);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_days),   cmocka_unit_test(test_valid),
+	    cmocka_unit_test(test_civil),  cmocka_unit_test(test_ages),
+	    cmocka_unit_test(test_dates),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
