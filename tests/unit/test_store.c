@@ -1776,7 +1776,7 @@ static void test_list_plans(void **state)
 	make_list(f, keys);
 	struct nd_list_query q = lq();
 	q.limit = 20;
-	expect_plan(f, q, true, "deliveries_routed (tenant_id=?)");
+	expect_plan(f, q, true, "deliveries_routed (tenant_id=? AND deleted_at=?)");
 	/* a member's page of 20: a primary-key range, read in order */
 	q.member = "a";
 	expect_plan(f, q, true, "SEARCH d USING PRIMARY KEY (tenant_id=? AND tid=?)");
@@ -1815,16 +1815,16 @@ static void test_list_plans(void **state)
 	expect_plan(f, q, false, "deliveries_notification (tenant_id=? AND nkey=?)");
 	q.by_key = false;
 	q.by_guid = true;
-	expect_plan(f, q, false, "(tenant_id=? AND guid=?)");
+	expect_plan(f, q, false, "deliveries_tenant_guid (tenant_id=? AND deleted_at=? AND guid=?)");
 	q.by_guid = false;
 	q.started_from = KEY_TIME;
 	q.started_to = KEY_TIME + 86400000;
-	expect_plan(f, q, true, "deliveries_routed (tenant_id=? AND routed_at>? AND routed_at<?)");
+	expect_plan(f, q, true, "deliveries_routed (tenant_id=? AND deleted_at=? AND routed_at>? AND routed_at<?)");
 	q.started_from = ND_NO_TIME;
 	q.completed_from = KEY_TIME;
 	q.completed_to = KEY_TIME + 86400000;
 	expect_plan(f, q, false,
-		    "deliveries_completed (tenant_id=? AND completed_at>? AND completed_at<?)");
+		    "deliveries_completed (tenant_id=? AND deleted_at=? AND completed_at>? AND completed_at<?)");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

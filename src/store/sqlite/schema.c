@@ -10,7 +10,8 @@
  *   contiguous range of the b-tree;
  * - targets carry an integer tid so that deliveries and memberships store
  *   8 bytes instead of the up-to-128-byte external id;
- * - GUIDs are 16-byte blobs, formatted only at the edges;
+ * - GUIDs are 16-byte blobs, formatted only at the edges; random version-4
+ *   values, unique by construction, looked up within their tenant;
  * - times are integer Unix milliseconds, NULL when absent;
  * - the planner works from fixed statistics (sqlite_stat1, written by
  *   migration 2) that describe a large deployment rather than from ANALYZE:
@@ -97,8 +98,12 @@ static const char *const migrations[] = {
 
 	/* 2: listing a tenant's deliveries (the API3 face): a modification
 	 * time, live-delivery counters so totals never need a count over a
-	 * big tenant, and an index for every filter and order. The delivery
-	 * indexes are partial: deleted rows never appear in a listing. */
+	 * big tenant, and an index for every filter and order. Delivery
+	 * indexes lead with (tenant_id, deleted_at): "deleted_at IS NULL" is
+	 * then an equality on the index, live rows are one range, and a count
+	 * over a window is read from the index alone. Notification indexes
+	 * end in nkey and are UNIQUE, which lets the planner continue an order
+	 * into each notification's deliveries without sorting. */
 	"ALTER TABLE deliveries ADD COLUMN updated_at INTEGER;"
 	"UPDATE deliveries SET updated_at = routed_at;"
 	"ALTER TABLE tenants ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
@@ -113,20 +118,17 @@ static const char *const migrations[] = {
 	"UPDATE notifications SET deliveries = c.n FROM (SELECT tenant_id, nkey, count(*) AS n"
 	"  FROM deliveries WHERE deleted_at IS NULL GROUP BY tenant_id, nkey) AS c"
 	"  WHERE notifications.tenant_id = c.tenant_id AND notifications.nkey = c.nkey;"
-	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, routed_at)"
-	"  WHERE deleted_at IS NULL;"
-	"CREATE INDEX deliveries_completed ON deliveries (tenant_id, completed_at)"
-	"  WHERE deleted_at IS NULL;"
-	"CREATE INDEX deliveries_modified ON deliveries (tenant_id, updated_at)"
-	"  WHERE deleted_at IS NULL;"
-	"CREATE INDEX deliveries_read ON deliveries (tenant_id, read_at IS NOT NULL, routed_at)"
-	"  WHERE deleted_at IS NULL;"
-	"CREATE INDEX notifications_campaign ON notifications (tenant_id, campaign_id);"
-	"CREATE INDEX notifications_type ON notifications (tenant_id, type);"
-	"CREATE INDEX notifications_title ON notifications (tenant_id, libelle);"
-	"CREATE INDEX notifications_created ON notifications (tenant_id, created_at);"
-	"CREATE INDEX deliveries_tenant_guid ON deliveries (tenant_id, guid)"
-	"  WHERE deleted_at IS NULL;"
+	"DROP INDEX deliveries_guid;"
+	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, deleted_at, routed_at);"
+	"CREATE INDEX deliveries_completed ON deliveries (tenant_id, deleted_at, completed_at);"
+	"CREATE INDEX deliveries_modified ON deliveries (tenant_id, deleted_at, updated_at);"
+	"CREATE INDEX deliveries_read ON deliveries"
+	"  (tenant_id, deleted_at, read_at IS NOT NULL, routed_at);"
+	"CREATE INDEX deliveries_tenant_guid ON deliveries (tenant_id, deleted_at, guid);"
+	"CREATE UNIQUE INDEX notifications_campaign ON notifications (tenant_id, campaign_id, nkey);"
+	"CREATE UNIQUE INDEX notifications_type ON notifications (tenant_id, type, nkey);"
+	"CREATE UNIQUE INDEX notifications_title ON notifications (tenant_id, libelle, nkey);"
+	"CREATE UNIQUE INDEX notifications_created ON notifications (tenant_id, created_at, nkey);"
 	/* Fixed planner statistics describing a big deployment (see below). */
 	"ANALYZE sqlite_schema;"
 	"DELETE FROM sqlite_stat1;"
@@ -142,18 +144,17 @@ static const char *const migrations[] = {
 	" ('campaigns', 'campaigns', '10000 100 1'),"
 	" ('notifications', 'notifications', '1000000 10000 1'),"
 	" ('notifications', 'sqlite_autoindex_notifications_1', '1000000 1'),"
-	" ('notifications', 'notifications_campaign', '1000000 10000 100'),"
-	" ('notifications', 'notifications_type', '1000000 10000 500'),"
-	" ('notifications', 'notifications_title', '1000000 10000 5'),"
-	" ('notifications', 'notifications_created', '1000000 10000 1'),"
+	" ('notifications', 'notifications_campaign', '1000000 10000 100 1'),"
+	" ('notifications', 'notifications_type', '1000000 10000 500 1'),"
+	" ('notifications', 'notifications_title', '1000000 10000 5 1'),"
+	" ('notifications', 'notifications_created', '1000000 10000 1 1'),"
 	" ('deliveries', 'deliveries', '100000000 1000000 100 1 1'),"
-	" ('deliveries', 'deliveries_guid', '100000000 1'),"
 	" ('deliveries', 'deliveries_notification', '100000000 1000000 100 1'),"
-	" ('deliveries', 'deliveries_routed', '100000000 1000000 100'),"
-	" ('deliveries', 'deliveries_completed', '100000000 1000000 10000'),"
-	" ('deliveries', 'deliveries_modified', '100000000 1000000 10'),"
-	" ('deliveries', 'deliveries_read', '100000000 1000000 500000 100'),"
-	" ('deliveries', 'deliveries_tenant_guid', '100000000 1000000 1');"
+	" ('deliveries', 'deliveries_routed', '100000000 1000000 1000000 100'),"
+	" ('deliveries', 'deliveries_completed', '100000000 1000000 1000000 10000'),"
+	" ('deliveries', 'deliveries_modified', '100000000 1000000 1000000 10'),"
+	" ('deliveries', 'deliveries_read', '100000000 1000000 1000000 500000 100'),"
+	" ('deliveries', 'deliveries_tenant_guid', '100000000 1000000 1000000 1');"
 	"ANALYZE sqlite_schema;",
 };
 
