@@ -8,6 +8,8 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
+#include "core/time.h"
+
 bool nd_id_valid(const char *s)
 {
 	size_t n = 0;
@@ -19,9 +21,18 @@ bool nd_id_valid(const char *s)
 	return n > 0;
 }
 
+void nd_guid_v7(unsigned char bin[16], int64_t ms)
+{
+	randombytes_buf(bin + 6, 10);
+	for (int i = 0; i < 6; i++)
+		bin[i] = (unsigned char)((uint64_t)ms >> (40 - 8 * i));
+	bin[6] = (unsigned char)(0x70 | (bin[6] & 0x0F)); /* version 7 */
+	bin[8] = (unsigned char)(0x80 | (bin[8] & 0x3F)); /* RFC 9562 variant */
+}
+
 void nd_guid_new(unsigned char bin[16], char out[ND_GUID_LEN + 1])
 {
-	uuid_generate_random(bin);
+	nd_guid_v7(bin, nd_time_now_ms());
 	nd_guid_format(bin, out);
 }
 

@@ -14,8 +14,12 @@
 /* A target or campaign id: 1..128 visible ASCII characters ('!'..'~'). */
 bool nd_id_valid(const char *s);
 
-/* A new random (version 4) GUID, upper-case; @out holds ND_GUID_LEN + 1. */
+/* A new GUID, upper-case; @out holds ND_GUID_LEN + 1. It is a version 7
+ * UUID (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits. Ids
+ * made later sort later, so an index on them grows at its end instead of
+ * taking inserts at random pages, and they stay unguessable. */
 void nd_guid_new(unsigned char bin[16], char out[ND_GUID_LEN + 1]);
+void nd_guid_v7(unsigned char bin[16], int64_t ms);
 void nd_guid_format(const unsigned char bin[16], char out[ND_GUID_LEN + 1]);
 /* Accepts either case; false unless @s is exactly one GUID. */
 bool nd_guid_parse(const char *s, unsigned char bin[16]);

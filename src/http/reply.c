@@ -48,6 +48,13 @@ static void write_api3(struct nd_req *r, const struct nd_err_info *info)
 			  : r->err.detail[0]		  ? r->err.detail
 							  : info->title;
 	nd_buf_reset(b);
+	/* Errors found before the handler ran (key, role, method) still
+	 * answer in the format the request asked for. */
+	if (!r->xml) {
+		bool broken = false;
+		const char *f = nd_req_query(r, "format", &broken);
+		r->xml = f && strcmp(f, "xml") == 0;
+	}
 	if (r->xml) {
 		nd_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 				 "<response><errorCode>%u</errorCode><message>",

@@ -29,9 +29,11 @@ void nd_xml_text(struct nd_buf *b, const char *str, size_t n)
 		case '>': nd_buf_puts(b, "&gt;"); break;
 		case '"': nd_buf_puts(b, "&quot;"); break;
 		case '\'': nd_buf_puts(b, "&apos;"); break;
+		/* A raw CR would reach the reader as LF (XML end-of-line
+		 * handling); the reference keeps it. */
+		case '\r': nd_buf_puts(b, "&#13;"); break;
 		case '\t':
-		case '\n':
-		case '\r': nd_buf_putc(b, (char)c); break;
+		case '\n': nd_buf_putc(b, (char)c); break;
 		default:
 			if (c < 0x20)
 				nd_buf_puts(b, replacement);

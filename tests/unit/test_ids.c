@@ -62,8 +62,8 @@ static void test_guid(void **state)
 			assert_true(isxdigit((unsigned char)out[i]) &&
 				    !islower((unsigned char)out[i]));
 	}
-	assert_int_equal(out[14], '4');           /* version 4 */
-	assert_non_null(strchr("89AB", out[19])); /* RFC 4122 variant */
+	assert_int_equal(out[14], '7');           /* version 7 */
+	assert_non_null(strchr("89AB", out[19])); /* RFC 9562 variant */
 	assert_true(nd_guid_parse(out, back));
 	assert_memory_equal(bin, back, 16);
 
@@ -71,6 +71,22 @@ static void test_guid(void **state)
 	char out2[ND_GUID_LEN + 1];
 	nd_guid_new(bin2, out2);
 	assert_string_not_equal(out, out2);
+}
+
+static void test_guid_v7(void **state)
+{
+	(void)state;
+	/* 48 bits of milliseconds, big-endian, then version and variant */
+	unsigned char a[16], b[16];
+	nd_guid_v7(a, INT64_C(0x0123456789AB));
+	assert_memory_equal(a, "\x01\x23\x45\x67\x89\xAB", 6);
+	assert_int_equal(a[6] >> 4, 7);
+	assert_int_equal(a[8] >> 6, 2);
+	/* later ids sort later; same-millisecond ids still differ */
+	nd_guid_v7(b, INT64_C(0x0123456789AC));
+	assert_true(memcmp(a, b, 16) < 0);
+	nd_guid_v7(b, INT64_C(0x0123456789AB));
+	assert_memory_not_equal(a, b, 16);
 }
 
 static void test_guid_format_parse(void **state)
@@ -239,7 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_id_valid),          cmocka_unit_test(test_guid),
 	    cmocka_unit_test(test_guid_format_parse), cmocka_unit_test(test_int32_parse),
 	    cmocka_unit_test(test_request_id_sane),   cmocka_unit_test(test_request_id_new),
-	    cmocka_unit_test(test_pct_decode),
+	    cmocka_unit_test(test_pct_decode),        cmocka_unit_test(test_guid_v7),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

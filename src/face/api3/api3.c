@@ -30,7 +30,7 @@ const struct nd_face nd_face_api3 = {
 
 #define PAGE_SIZE_DEFAULT 20
 #define PAGE_SIZE_MAX 100
-#define PAGE_MAX 100000000
+#define PAGE_MAX INT32_MAX
 
 /* Per-request rendering context. */
 struct view {

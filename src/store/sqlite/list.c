@@ -211,6 +211,8 @@ enum nd_err nd_store_list(struct nd_store_conn *c, int64_t tenant_id,
 		return ND_OK;
 	if (total && (e = count(c, tenant_id, q, tid, total, err)))
 		return e;
+	if (total && q->offset >= (uint64_t)*total && q->offset > 0)
+		return ND_OK; /* past the last page: nothing to read */
 
 	struct nd_buf sql = ND_BUF_INIT;
 	page_sql(&sql, q, q->member != NULL);
