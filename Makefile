@@ -48,8 +48,9 @@ e2e: build
 	$(MESON) test -C $(BUILD) --suite e2e --print-errorlogs
 
 bench: build
-	@scripts/deps.sh wrk nginx-light
+	@scripts/deps.sh wrk nginx-light sqlite3
 	bench/http.sh $(BUILD)/notifd
+	bench/list.py $(BUILD)/notifd
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
