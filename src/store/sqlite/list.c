@@ -86,9 +86,7 @@ static void add_order(struct nd_buf *b, const struct nd_list_query *q)
 		nd_buf_printf(b, ", %s %s", orders[last->key].tie[i], last->desc ? "DESC" : "ASC");
 }
 
-#define ITEM_COLS                                                                  \
-	SQ_DELIVERY_COLS ", d.updated_at, t.ext_id, t.name, t.email, t.profile,"  \
-	" t.attributes, t.created_at, t.updated_at"
+#define ITEM_COLS SQ_DELIVERY_COLS ", d.updated_at, " SQ_TARGET_COLS
 
 static void page_sql(struct nd_buf *b, const struct nd_list_query *q, bool by_tid)
 {
@@ -196,54 +194,60 @@ static enum nd_err count(struct nd_store_conn *c, int64_t tenant_id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list count", err);
 }
 
+/* Prepares the page query (or its EXPLAIN QUERY PLAN); *@st is NULL when
+ * the member filter names no target, so nothing can match. */
+static enum nd_err page_stmt(struct nd_store_conn *c, int64_t tenant_id,
+			     const struct nd_list_query *q, bool explain, int64_t *tid,
+			     sqlite3_stmt **st, struct nd_error *err)
+{
+	bool none;
+	*st = NULL;
+	enum nd_err e = member_tid(c, tenant_id, q, tid, &none, err);
+	if (e || none)
+		return e;
+	struct nd_buf sql = ND_BUF_INIT;
+	if (explain)
+		nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
+	page_sql(&sql, q, q->member != NULL);
+	e = prepare(c, nd_buf_str(&sql), tenant_id, q, *tid, st, err);
+	nd_buf_release(&sql);
+	return e;
+}
+
 enum nd_err nd_store_list(struct nd_store_conn *c, int64_t tenant_id,
 			  const struct nd_list_query *q, nd_item_cb cb, void *arg, int64_t *total,
 			  struct nd_error *err)
 {
 	int64_t tid;
-	bool none;
-	enum nd_err e = member_tid(c, tenant_id, q, &tid, &none, err);
-	if (e)
-		return e;
+	sqlite3_stmt *st;
 	if (total)
 		*total = 0;
-	if (none)
-		return ND_OK;
+	enum nd_err e = page_stmt(c, tenant_id, q, false, &tid, &st, err);
+	if (e || !st)
+		return e;
 	if (total && (e = count(c, tenant_id, q, tid, total, err)))
-		return e;
+		goto out;
 	if (total && q->offset >= (uint64_t)*total && q->offset > 0)
-		return ND_OK; /* past the last page: nothing to read */
-
-	struct nd_buf sql = ND_BUF_INIT;
-	page_sql(&sql, q, q->member != NULL);
-	sqlite3_stmt *st;
-	e = prepare(c, nd_buf_str(&sql), tenant_id, q, tid, &st, err);
-	nd_buf_release(&sql);
-	if (e)
-		return e;
+		goto out; /* past the last page: nothing to read */
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct nd_notification n;
 		struct nd_delivery d;
-		int b = SQ_DELIVERY_NCOLS;
+		struct nd_target t;
 		sq_read_delivery(st, 0, &d, &n);
-		struct nd_target t = {
-			.id = sq_col_text(st, b + 1),
-			.name = sq_col_text(st, b + 2),
-			.email = sq_col_text(st, b + 3),
-			.profile = sq_col_text(st, b + 4),
-			.attributes = sq_col_text(st, b + 5),
-			.created_at = sqlite3_column_int64(st, b + 6),
-			.updated_at = sqlite3_column_int64(st, b + 7),
-		};
+		sq_read_target(st, SQ_DELIVERY_NCOLS + 1, &t);
 		d.target = t.id;
-		struct nd_item it = {.d = &d, .member = &t, .updated_at = sq_col_time(st, b)};
+		struct nd_item it = {.d = &d, .member = &t,
+				     .updated_at = sq_col_time(st, SQ_DELIVERY_NCOLS)};
 		stop = cb(arg, &it);
 	}
-	sqlite3_finalize(st);
 	if (stop)
-		return (enum nd_err)stop;
-	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list", err);
+		e = (enum nd_err)stop;
+	else if (rc != SQLITE_DONE)
+		e = sq_fail(c, rc, "list", err);
+out:
+	sqlite3_finalize(st);
+	return e;
 }
 
 enum nd_err nd_store_list_plan(struct nd_store_conn *c, int64_t tenant_id,
@@ -251,17 +255,9 @@ enum nd_err nd_store_list_plan(struct nd_store_conn *c, int64_t tenant_id,
 			       struct nd_error *err)
 {
 	int64_t tid;
-	bool none;
-	enum nd_err e = member_tid(c, tenant_id, q, &tid, &none, err);
-	if (e)
-		return e;
-	struct nd_buf sql = ND_BUF_INIT;
-	nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
-	page_sql(&sql, q, q->member != NULL);
 	sqlite3_stmt *st;
-	e = prepare(c, nd_buf_str(&sql), tenant_id, q, tid, &st, err);
-	nd_buf_release(&sql);
-	if (e)
+	enum nd_err e = page_stmt(c, tenant_id, q, true, &tid, &st, err);
+	if (e || !st)
 		return e;
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)

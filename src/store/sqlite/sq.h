@@ -91,6 +91,11 @@ enum nd_err sq_campaign_exists(struct nd_store_conn *c, int64_t tenant_id, const
 	" d.dismiss, d.read_at, d.completed_at, " SQ_NOTIFICATION_COLS
 #define SQ_DELIVERY_NCOLS (8 + SQ_NOTIFICATION_NCOLS)
 
+/* Columns of a target (alias t), as sq_read_target() reads them. */
+#define SQ_TARGET_COLS                                                             \
+	"t.ext_id, t.name, t.email, t.profile, t.attributes, t.created_at, t.updated_at"
+
+void sq_read_target(sqlite3_stmt *st, int base, struct nd_target *t);
 void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n);
 /* Reads SQ_DELIVERY_COLS into @d, pointing d->n at @n. */
 void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n);

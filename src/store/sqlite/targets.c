@@ -57,8 +57,8 @@ enum nd_err nd_store_target_put(struct nd_store_conn *c, int64_t tenant_id,
 enum nd_err nd_store_target_get(struct nd_store_conn *c, int64_t tenant_id, const char *id,
 				nd_target_cb cb, void *arg, struct nd_error *err)
 {
-	static const char sql[] = "SELECT ext_id, name, email, profile, attributes, created_at,"
-				  " updated_at FROM targets WHERE tenant_id = ?1 AND ext_id = ?2";
+	static const char sql[] = "SELECT " SQ_TARGET_COLS " FROM targets t"
+				  " WHERE t.tenant_id = ?1 AND t.ext_id = ?2";
 	sqlite3_stmt *st = sq_prep(c, sql, err);
 	if (!st)
 		return err->code;
@@ -67,15 +67,8 @@ enum nd_err nd_store_target_get(struct nd_store_conn *c, int64_t tenant_id, cons
 	enum nd_err e = sq_row(c, st, "target get", "target not found", err);
 	if (e)
 		return e;
-	struct nd_target t = {
-		.id = sq_col_text(st, 0),
-		.name = sq_col_text(st, 1),
-		.email = sq_col_text(st, 2),
-		.profile = sq_col_text(st, 3),
-		.attributes = sq_col_text(st, 4),
-		.created_at = sqlite3_column_int64(st, 5),
-		.updated_at = sqlite3_column_int64(st, 6),
-	};
+	struct nd_target t;
+	sq_read_target(st, 0, &t);
 	int ret = cb(arg, &t);
 	sq_done(st);
 	return (enum nd_err)ret;
