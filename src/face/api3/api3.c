@@ -286,10 +286,12 @@ static enum nd_err text_filter(struct nd_req *r, const char *name, bool is_id, c
 {
 	bool broken = false;
 	*out = nd_req_query(r, name, &broken);
-	if (broken || (*out && is_id && !nd_id_valid(*out)) ||
-	    (*out && (!**out || strlen(*out) > ND_ID_MAX)))
+	if (is_id && (broken || (*out && !nd_id_valid(*out))))
 		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, name,
-			       "%s must be 1..%d visible characters", name, ND_ID_MAX);
+			       "%s must be 1..%d visible ASCII characters", name, ND_ID_MAX);
+	if (!is_id && (broken || (*out && (!**out || strlen(*out) > ND_ID_MAX))))
+		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, name, "%s must be 1..%d bytes", name,
+			       ND_ID_MAX);
 	return ND_OK;
 }
 
