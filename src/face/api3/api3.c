@@ -34,7 +34,6 @@ const struct nd_face nd_face_api3 = {
 
 /* Per-request rendering context. */
 struct view {
-	struct nd_req *r;
 	struct nd_zone *zone;
 	int64_t now;
 	bool with_member;
@@ -70,7 +69,6 @@ static enum nd_err read_with(struct nd_req *r, bool *member)
 static enum nd_err open_view(struct nd_req *r, struct view *v)
 {
 	memset(v, 0, sizeof *v);
-	v->r = r;
 	v->now = nd_time_now_ms();
 	enum nd_err e = read_format(r);
 	if (!e)
