@@ -3,7 +3,12 @@
  * MHD runs an epoll thread pool. A request is answered only once MHD has
  * handed over the whole body (the call where *upload_data_size is 0):
  * queueing a response earlier makes MHD close the connection, which turns
- * keep-alive off and costs an order of magnitude in throughput. */
+ * keep-alive off and costs an order of magnitude in throughput.
+ *
+ * notifd accepts connections itself, in one thread, and hands them to MHD
+ * with MHD_add_connection(). That makes "stop accepting" a matter of closing
+ * our own socket: MHD 0.9.75's MHD_quiesce_daemon() races with its epoll
+ * workers over the listening socket and can abort the process. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
@@ -12,6 +17,9 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +44,8 @@ struct nd_server {
 	size_t nfaces;
 	size_t max_body;
 	int listen_fd;
+	int wake_fd; /* eventfd that tells the acceptor to stop */
+	pthread_t acceptor;
 	char addr[INET6_ADDRSTRLEN + 8];
 	atomic_int inflight;
 };
@@ -526,6 +536,42 @@ static enum nd_err bind_listen(struct nd_server *s, const char *listen_spec, str
 	return ND_OK;
 }
 
+static void *accept_loop(void *arg)
+{
+	struct nd_server *s = arg;
+	struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
+			      {.fd = s->wake_fd, .events = POLLIN}};
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			nd_log("error", "http", "poll on the listening socket: %s", strerror(errno));
+			return NULL;
+		}
+		if (p[1].revents)
+			return NULL;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				/* Out of descriptors: back off instead of spinning;
+				 * waiting clients stay in the backlog. */
+				nd_log("warn", "http", "cannot accept a connection: %s", strerror(errno));
+				struct timespec ts = {0, 50 * 1000000L};
+				nanosleep(&ts, NULL);
+			}
+			continue;
+		}
+		/* On failure (a connection limit, no memory) MHD closes the socket. */
+		MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl);
+	}
+}
+
 enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *store,
 			    const struct nd_face *const *faces, size_t nfaces,
 			    struct nd_server **out, struct nd_error *err)
@@ -547,10 +593,10 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	s->mhd = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, on_request, s,
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+			MHD_USE_NO_LISTEN_SOCKET,
+		0, NULL, NULL, on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->per_ip_limit,
@@ -560,7 +606,12 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 		MHD_OPTION_END);
-	if (!s->mhd) {
+	s->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (!s->mhd || s->wake_fd < 0 || pthread_create(&s->acceptor, NULL, accept_loop, s) != 0) {
+		if (s->mhd)
+			MHD_stop_daemon(s->mhd);
+		if (s->wake_fd >= 0)
+			close(s->wake_fd);
 		close(s->listen_fd);
 		free(s);
 		return nd_fail(err, ND_ERR_INTERNAL, "listen", "cannot start the HTTP server on %s",
@@ -579,10 +630,14 @@ void nd_server_stop(struct nd_server *s, unsigned grace_ms)
 {
 	if (!s)
 		return;
-	/* Stop accepting; the listening socket is ours to close. */
-	MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* Stop accepting: end the acceptor, then close the listening socket so
+	 * new connections are refused rather than left in the backlog. */
+	uint64_t one = 1;
+	if (write(s->wake_fd, &one, sizeof one) != sizeof one)
+		nd_log("error", "http", "cannot wake the acceptor: %s", strerror(errno));
+	pthread_join(s->acceptor, NULL);
+	close(s->listen_fd);
+	close(s->wake_fd);
 	for (unsigned waited = 0; atomic_load(&s->inflight) > 0 && waited < grace_ms; waited += 10) {
 		struct timespec ts = {0, 10 * 1000000L};
 		nanosleep(&ts, NULL);

@@ -90,7 +90,7 @@ class Daemon:
     """One notifd process. start()/stop()/restart() keep the same db and admin key."""
 
     def __init__(self, workdir, admin_key=None, db=None, listen="127.0.0.1:0",
-                 extra_args=(), env=None, use_flags=True, binary=None):
+                 extra_args=(), env=None, use_flags=True, binary=None, preexec_fn=None):
         self.workdir = workdir
         self.binary = binary or notifd_bin()
         self.admin_key = admin_key if admin_key is not None else random_key("e2e_admin_")
@@ -98,6 +98,7 @@ class Daemon:
         self.listen = listen
         self.extra_args = list(extra_args)
         self.env = dict(env or {})
+        self.preexec_fn = preexec_fn  # e.g. to lower resource limits
         self.use_flags = use_flags
         self.proc = None
         self.host = None
@@ -130,7 +131,8 @@ class Daemon:
         first_line = len(self.logs)
         self.proc = proc = subprocess.Popen(
             self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=clean_env(self.env), cwd=self.workdir)
+            stderr=subprocess.PIPE, env=clean_env(self.env), cwd=self.workdir,
+            preexec_fn=self.preexec_fn)
 
         def drain_err():
             for raw in proc.stderr:

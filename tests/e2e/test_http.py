@@ -4,9 +4,10 @@ access log, /healthz."""
 import http.client
 import json
 import socket
+import tempfile
 import unittest
 
-from harness import DaemonTestCase, REQ_ID_GEN_RE, KEY_ID_RE, read_response
+from harness import Daemon, DaemonTestCase, REQ_ID_GEN_RE, KEY_ID_RE, read_response
 
 MIB = 1024 * 1024
 
@@ -308,6 +309,54 @@ class TestHealthz(DaemonTestCase):
         r = self.req("GET", "/healthz")
         self.assertEqual(r.status, 200)
         self.assertEqual(r.body, {"status": "ok"})
+
+
+
+class TestStoreUnavailable(unittest.TestCase):
+    """A worker that cannot open its database connection (here: out of file
+    descriptors) answers 503 without paths or engine messages, and logs why."""
+
+    def test_no_descriptors(self):
+        import resource
+        tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-")
+        self.addCleanup(tmp.cleanup)
+
+        def few_fds():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+        d = Daemon(tmp.name, extra_args=("--threads", "8"), preexec_fn=few_fds)
+        d.start()
+        self.addCleanup(d.kill)
+        conns = []
+        statuses = []
+        for _ in range(21):
+            c = d.connection()
+            try:
+                c.connect()
+            except OSError:
+                break
+            conns.append(c)
+        for c in conns:
+            try:
+                c.request("GET", "/v1/tenant", headers={"X-Key": d.admin_key})
+                r = c.getresponse()
+                body = r.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            statuses.append(r.status)
+            self.assertIn(r.status, (200, 503), body)
+            self.assertNotIn(d.db, body)
+            self.assertNotIn(tmp.name, body)
+            self.assertNotIn("sqlite", body.lower())
+            if r.status == 503:
+                self.assertEqual(json.loads(body)["type"], "urn:notifd:problem:unavailable")
+        for c in conns:
+            c.close()
+        self.assertIn(200, statuses)
+        if 503 in statuses:
+            self.assertTrue(any('"level":"error"' in l and "cannot open database" in l
+                                for l in d.log_lines()))
+        self.assertEqual(d.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -319,7 +319,13 @@ class TestFeed(NotifCase):
         self.post({"libelle": "x", "targets": ["bp"]})
         for q, field in (("?limit=0", "limit"), ("?limit=1001", "limit"), ("?limit=abc", "limit"),
                          ("?limit=-1", "limit"), ("?limit=1.5", "limit"),
-                         ("?cursor=%21%21not-a-cursor", "cursor")):
+                         ("?cursor=%21%21not-a-cursor", "cursor"),
+                         # out of range, signs, spaces, missing parts: never a silent wrap
+                         ("?cursor=1.4294967297", "cursor"),
+                         ("?cursor=99999999999999999999999.1", "cursor"),
+                         ("?cursor=%2B5.%2B3", "cursor"), ("?cursor=%201.2", "cursor"),
+                         ("?cursor=1.x", "cursor"), ("?cursor=.5", "cursor"),
+                         ("?cursor=5.", "cursor"), ("?cursor=5", "cursor")):
             r = self.r("GET", "/v1/targets/bp/notifications" + q)
             with self.subTest(query=q):
                 self.assertProblem(r, 400, "invalid-parameter", field=field)

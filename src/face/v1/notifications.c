@@ -1,4 +1,5 @@
 /* notifications.c - native notification, feed and event routes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,15 +181,26 @@ static int feed_row(void *arg, const struct nd_delivery *d)
 	return 0;
 }
 
+/* A cursor is "<routed_at ms>.<notification_key>", as next_cursor gives it:
+ * digits (each part may carry a leading '-'), nothing else. */
 static enum nd_err parse_cursor(struct nd_req *r, const char *s, struct nd_feed_query *q)
 {
-	long long at;
-	int key, used = 0;
-	if (sscanf(s, "%lld.%d%n", &at, &key, &used) != 2 || (size_t)used != strlen(s))
-		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, "cursor", "cursor is not valid");
-	q->after_at = at;
-	q->after_key = key;
+	const char *dot = strchr(s, '.');
+	char at[24];
+	size_t n = dot ? (size_t)(dot - s) : 0;
+	const char *digits = s[0] == '-' ? s + 1 : s;
+	if (!dot || n == 0 || n >= sizeof at || strspn(digits, "0123456789") != (size_t)(dot - digits))
+		goto bad;
+	memcpy(at, s, n);
+	at[n] = '\0';
+	errno = 0;
+	long long v = strtoll(at, NULL, 10);
+	if (errno || !nd_int32_parse(dot + 1, &q->after_key))
+		goto bad;
+	q->after_at = v;
 	return ND_OK;
+bad:
+	return nd_fail(&r->err, ND_ERR_INVALID_PARAM, "cursor", "cursor is not valid");
 }
 
 enum nd_err v1_feed(struct nd_req *r)

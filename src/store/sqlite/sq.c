@@ -97,7 +97,9 @@ static void conn_close(struct nd_store_conn *c)
 	free(c);
 }
 
-enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+/* The calling thread's connection, opened on first use. */
+static enum nd_err thread_conn(struct nd_store *s, struct nd_store_conn **out,
+			       struct nd_error *err)
 {
 	if (tls_conn && tls_serial == s->serial) {
 		*out = tls_conn;
@@ -111,6 +113,18 @@ enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct
 	return ND_OK;
 }
 
+enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+{
+	struct nd_error why = {0};
+	if (thread_conn(s, out, &why) == ND_OK)
+		return ND_OK;
+	/* The store opened fine at start, so this is a transient shortage (file
+	 * descriptors, a lock): the log gets the reason, the client a 503
+	 * without paths. */
+	nd_log("error", "store", "%s", why.detail);
+	return nd_fail(err, ND_ERR_BUSY, NULL, "the database is unavailable, try again");
+}
+
 enum nd_err nd_sq_open(const char *path, const struct nd_store_opts *opts,
 		       struct nd_store **out, struct nd_error *err)
 {
@@ -120,7 +134,7 @@ enum nd_err nd_sq_open(const char *path, const struct nd_store_opts *opts,
 	s->serial = atomic_fetch_add(&store_serial, 1) + 1;
 	pthread_mutex_init(&s->mu, NULL);
 	struct nd_store_conn *c;
-	enum nd_err e = nd_store_conn(s, &c, err);
+	enum nd_err e = thread_conn(s, &c, err);
 	if (!e)
 		e = sq_migrate(c, err);
 	if (e) {
