@@ -97,8 +97,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX deliveries_notification ON deliveries (tenant_id, nkey, tid);",
 
 	/* 2: listing a tenant's deliveries (the API3 face): a modification
-	 * time, live-delivery counters so totals never need a count over a
-	 * big tenant, and an index for every filter and order. Delivery
+	 * time, live counters (deliveries, segment members) so totals never
+	 * need a count over a big tenant, and an index for every filter and
+	 * order. Delivery
 	 * indexes lead with (tenant_id, deleted_at): "deleted_at IS NULL" is
 	 * then an equality on the index, live rows are one range, and a count
 	 * over a window is read from the index alone. Notification indexes
@@ -109,6 +110,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE tenants ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE targets ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE notifications ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE segments ADD COLUMN members INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE segments SET members = c.n FROM (SELECT tenant_id, segment_id, count(*) AS n"
+	"  FROM memberships GROUP BY tenant_id, segment_id) AS c"
+	"  WHERE segments.tenant_id = c.tenant_id AND segments.id = c.segment_id;"
 	"UPDATE tenants SET deliveries = c.n FROM (SELECT tenant_id, count(*) AS n"
 	"  FROM deliveries WHERE deleted_at IS NULL GROUP BY tenant_id) AS c"
 	"  WHERE tenants.id = c.tenant_id;"

@@ -81,13 +81,15 @@ struct target_ref {
 
 static enum nd_err target_delete_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
 {
-	/* The live counters lose this target's deliveries first. */
+	/* The live counters lose this target's deliveries and memberships first. */
 	static const char *const sqls[] = {
 		"UPDATE tenants SET deliveries = deliveries -"
 		" (SELECT deliveries FROM targets WHERE tid = ?2) WHERE id = ?1",
 		"UPDATE notifications SET deliveries = deliveries - 1 WHERE tenant_id = ?1 AND nkey IN"
 		" (SELECT nkey FROM deliveries WHERE tenant_id = ?1 AND tid = ?2"
 		" AND deleted_at IS NULL)",
+		"UPDATE segments SET members = members - 1 WHERE tenant_id = ?1 AND id IN"
+		" (SELECT segment_id FROM memberships WHERE tid = ?2)",
 		"DELETE FROM deliveries WHERE tenant_id = ?1 AND tid = ?2",
 		"DELETE FROM memberships WHERE tid = ?2",
 		"DELETE FROM targets WHERE tid = ?2",
@@ -160,9 +162,7 @@ enum nd_err nd_store_segment_create(struct nd_store_conn *c, int64_t tenant_id,
 	return e;
 }
 
-#define SEGMENT_SELECT                                                             \
-	"SELECT s.id, s.name, (SELECT count(*) FROM memberships m"                 \
-	" WHERE m.tenant_id = s.tenant_id AND m.segment_id = s.id) FROM segments s"
+#define SEGMENT_SELECT "SELECT s.id, s.name, s.members FROM segments s"
 
 static enum nd_err segment_rows(struct nd_store_conn *c, sqlite3_stmt *st, nd_segment_cb cb,
 				void *arg, bool one, struct nd_error *err)
@@ -252,6 +252,23 @@ enum nd_err nd_store_segment_delete(struct nd_store_conn *c, int64_t tenant_id, 
 	return sq_tx(c, segment_delete_tx, &a, err);
 }
 
+/* Keeps segments.members equal to the segment's membership rows. */
+static enum nd_err count_members(struct nd_store_conn *c, const struct segment_arg *a,
+				 int delta, struct nd_error *err)
+{
+	static const char sql[] = "UPDATE segments SET members = members + ?3"
+				  " WHERE tenant_id = ?1 AND id = ?2";
+	if (delta == 0)
+		return ND_OK;
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, a->tenant_id);
+	sqlite3_bind_int(st, 2, a->id);
+	sqlite3_bind_int(st, 3, delta);
+	return sq_exec_stmt(c, st, "segment members", err);
+}
+
 static enum nd_err member_put_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
 {
 	static const char sql[] = "INSERT INTO memberships (tenant_id, segment_id, tid, created_at)"
@@ -270,7 +287,8 @@ static enum nd_err member_put_tx(struct nd_store_conn *c, void *arg, struct nd_e
 	sqlite3_bind_int(st, 2, a->id);
 	sqlite3_bind_int64(st, 3, tid);
 	sqlite3_bind_int64(st, 4, nd_time_now_ms());
-	return sq_exec_stmt(c, st, "membership insert", err);
+	e = sq_exec_stmt(c, st, "membership insert", err);
+	return e ? e : count_members(c, a, sqlite3_changes(c->db), err);
 }
 
 enum nd_err nd_store_member_put(struct nd_store_conn *c, int64_t tenant_id, int32_t segment,
@@ -300,7 +318,8 @@ static enum nd_err member_delete_tx(struct nd_store_conn *c, void *arg, struct n
 	sqlite3_bind_int64(st, 1, a->tenant_id);
 	sqlite3_bind_int(st, 2, a->id);
 	sqlite3_bind_int64(st, 3, tid);
-	return sq_exec_stmt(c, st, "membership delete", err);
+	e = sq_exec_stmt(c, st, "membership delete", err);
+	return e ? e : count_members(c, a, -sqlite3_changes(c->db), err);
 }
 
 enum nd_err nd_store_member_delete(struct nd_store_conn *c, int64_t tenant_id, int32_t segment,
