@@ -28,7 +28,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon
+from harness import Daemon, DaemonTestCase
 
 N = 1000000
 BASE_MS = 1500000000000  # 2017-07-14T02:40:00Z; delivery i is routed at BASE_MS + i*1000
@@ -147,7 +147,7 @@ class StreamReader:
             self.first_object = json.loads(done[start:end].decode("utf-8"))
 
 
-class TestMillionDeliveries(unittest.TestCase):
+class TestMillionDeliveries(DaemonTestCase):
     @classmethod
     def setUpClass(cls):
         cls._tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-np6-stream-")
@@ -173,15 +173,6 @@ class TestMillionDeliveries(unittest.TestCase):
                 d.kill()
             cls._tmp.cleanup()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.daemon.stop() if cls.daemon.proc is not None else 0
-        finally:
-            cls._tmp.cleanup()
-        if rc != 0:
-            raise AssertionError("notifd exited with code %r on SIGTERM (expected 0)" % rc)
 
     def open_stream(self, query):
         d = self.daemon
