@@ -163,6 +163,12 @@ void nd_buf_json_strn(struct nd_buf *b, const char *str, size_t n)
 	nd_buf_putc(b, '"');
 }
 
+void nd_buf_json_next(struct nd_buf *b)
+{
+	if (b->len && b->data[b->len - 1] != '[')
+		nd_buf_putc(b, ',');
+}
+
 void nd_buf_json_str(struct nd_buf *b, const char *s)
 {
 	nd_buf_json_strn(b, s, strlen(s));

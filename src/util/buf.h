@@ -36,6 +36,8 @@ const char *nd_buf_str(struct nd_buf *b);
 size_t nd_utf8_seq(const unsigned char *s, size_t n);
 
 /* JSON value writers. */
+/* Starts the next array element: a comma unless the array was just opened. */
+void nd_buf_json_next(struct nd_buf *b);
 void nd_buf_json_str(struct nd_buf *b, const char *s);
 void nd_buf_json_strn(struct nd_buf *b, const char *s, size_t n);
 /* Writes null when @s is NULL. */

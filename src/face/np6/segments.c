@@ -5,8 +5,7 @@
 static int segment_id_row(void *arg, int32_t id)
 {
 	struct nd_buf *b = arg;
-	if (b->data[b->len - 1] != '[')
-		nd_buf_putc(b, ',');
+	nd_buf_json_next(b);
 	nd_buf_json_int(b, id);
 	return 0;
 }

@@ -39,8 +39,7 @@ enum nd_err v1_key_create(struct nd_req *r)
 static int key_row(void *arg, const struct nd_key_row *k)
 {
 	struct nd_buf *b = arg;
-	if (b->data[b->len - 1] != '[')
-		nd_buf_putc(b, ',');
+	nd_buf_json_next(b);
 	nd_buf_printf(b, "{\"id\":\"%s\",\"role\":\"%s\",\"target\":", k->id, nd_role_name(k->role));
 	nd_buf_json_str_or_null(b, k->target);
 	nd_buf_puts(b, ",\"created_at\":");

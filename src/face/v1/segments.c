@@ -21,8 +21,7 @@ static int segment_row(void *arg, const struct nd_segment *s)
 static int segment_list_row(void *arg, const struct nd_segment *s)
 {
 	struct nd_buf *b = arg;
-	if (b->data[b->len - 1] != '[')
-		nd_buf_putc(b, ',');
+	nd_buf_json_next(b);
 	write_segment(b, s);
 	return 0;
 }
