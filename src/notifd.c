@@ -12,12 +12,12 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "core/demo.h"
-#include "core/svc.h"
 #include "face/api3/api3.h"
 #include "face/np6/np6.h"
 #include "face/v1/v1.h"
 #include "http/server.h"
+#include "store/store.h"
+#include "svc/svc.h"
 #include "util/log.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -166,10 +166,11 @@ static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
 	if (!nd_tenant_name_valid(tenant_name))
 		return usage_error("invalid tenant name \"%s\": use 1..64 of A-Z a-z 0-9 . _ -",
 				   tenant_name);
-	int64_t tenant;
+	struct nd_principal operator;
 	struct nd_new_key k;
-	if (nd_store_tenant_ensure(c, tenant_name, &tenant, &err) ||
-	    nd_svc_key_create(c, tenant, role, cli->target, &k, &err))
+	const struct nd_call call = {c, &operator, &err};
+	if (nd_svc_operator(c, tenant_name, &operator, &err) ||
+	    nd_svc_key_create(&call, role, cli->target, &k))
 		return die(err.detail);
 	printf("%s\n", k.key);
 	fprintf(stderr, "notifd: created %s key %s for tenant %s\n", nd_role_name(role), k.id,
@@ -233,7 +234,7 @@ int main(int argc, char **argv)
 		return die("cannot initialise libsodium");
 	}
 	struct nd_error err = {0};
-	struct nd_store_opts sopts = {.sync_full = cfg.sync_full};
+	struct nd_store_opts sopts = {.sqlite = {.sync_full = cfg.sync_full}};
 	struct nd_store *store = NULL;
 	struct nd_store_conn *c = NULL;
 	if (nd_store_open(cfg.db, &sopts, &store, &err) || nd_store_conn(store, &c, &err)) {
@@ -248,7 +249,7 @@ int main(int argc, char **argv)
 		rc = cmd_key_create(&cli, c);
 	} else if (strcmp(cli.cmd, "demo") == 0) {
 		bool seeded;
-		if (nd_demo_seed(c, &seeded, &err))
+		if (nd_svc_demo_seed(c, &seeded, &err))
 			rc = die(err.detail);
 		else
 			fprintf(stderr, "notifd: %s\n",

@@ -16,6 +16,7 @@ static const struct nd_err_info registry[ND_ERR__COUNT] = {
 	[ND_ERR_UNAUTHORIZED] = {401, "unauthorized", "unauthorized"},
 	[ND_ERR_FORBIDDEN] = {403, "forbidden", "forbidden"},
 	[ND_ERR_NOT_FOUND] = {404, "not-found", "not found"},
+	[ND_ERR_CONFLICT] = {409, "conflict", "conflict"},
 	[ND_ERR_METHOD] = {405, "method-not-allowed", "method not allowed"},
 	[ND_ERR_TOO_LARGE] = {413, "payload-too-large", "payload too large"},
 	[ND_ERR_URI_TOO_LONG] = {414, "uri-too-long", "URI too long"},

@@ -22,6 +22,7 @@ enum nd_err {
 	ND_ERR_UNAUTHORIZED,
 	ND_ERR_FORBIDDEN,
 	ND_ERR_NOT_FOUND,
+	ND_ERR_CONFLICT, /* store: existing data forbids the change */
 	ND_ERR_METHOD,
 	ND_ERR_TOO_LARGE,
 	ND_ERR_URI_TOO_LONG,

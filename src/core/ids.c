@@ -8,7 +8,7 @@
 #include <string.h>
 #include <uuid/uuid.h>
 
-#include "core/time.h"
+#include "util/time.h"
 
 bool nd_id_valid(const char *s)
 {

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "core/err.h"
-#include "store/store.h"
+#include "core/model.h"
 
 struct nd_order_name {
 	const char *name;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/ids.h"
-#include "core/time.h"
+#include "util/time.h"
 
 enum nd_err nd_json_parse_object(const char *data, size_t len, json_t **out,
 				 struct nd_error *err)

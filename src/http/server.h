@@ -3,8 +3,13 @@
  * Owns listening, per-request state, limits, request ids, the auth header,
  * dispatch through each face's route table and the access log. Faces see a
  * struct nd_req: its principal, decoded path parameters, the body and an
- * output buffer; they answer by filling the output and returning ND_OK, or
- * by returning an error that the reply layer renders in the face's style. */
+ * output buffer; they call the service layer (svc/svc.h) with
+ * nd_req_call(r) and answer by filling the output and returning ND_OK, or
+ * by returning an error that their face's renderer turns into bytes.
+ *
+ * The layer knows no face by name: a face is a descriptor (routes, the path
+ * prefix it claims, its error renderer) in the list notifd.c passes to
+ * nd_server_start(). */
 #ifndef ND_HTTP_SERVER_H
 #define ND_HTTP_SERVER_H
 
@@ -14,23 +19,24 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/model.h"
 #include "http/route.h"
-#include "store/store.h"
+#include "svc/svc.h"
 #include "util/buf.h"
 
-/* How a face renders errors; see reply.c. */
-enum nd_err_style {
-	ND_STYLE_PROBLEM, /* native: RFC 9457 application/problem+json */
-	ND_STYLE_NP6,     /* NP6: {"code":<status>,"message":...} */
-	ND_STYLE_API3,    /* API3: {"errorCode":<int>,"message":...}, or XML */
-};
+struct nd_req;
+struct nd_store;
+struct nd_store_conn;
 
 struct nd_face {
 	const char *name;
-	const char *prefix; /* paths whose errors use this face's style, or NULL */
+	const char *prefix; /* paths whose errors this face renders, or NULL */
 	const struct nd_route *routes;
 	size_t nroutes;
-	enum nd_err_style style;
+	/* Writes r->err (status and texts from @info) into r->out in the
+	 * face's wire format and sets r->content_type. The first face of the
+	 * server's list also renders errors on paths no face claims. */
+	void (*render_error)(struct nd_req *r, const struct nd_err_info *info);
 };
 
 struct nd_server_opts {
@@ -123,8 +129,12 @@ enum nd_err nd_reply_stream(struct nd_req *r, unsigned status, const char *conte
 enum nd_err nd_reply_empty(struct nd_req *r, unsigned status);
 void nd_req_add_header(struct nd_req *r, const char *name, const char *value);
 
-/* Renders r->err in the style of r->face (native when no face matched) into
- * r->out, setting status and content type. */
+/* The service call of this request: its store connection, principal and
+ * error slot. */
+struct nd_call nd_req_call(struct nd_req *r);
+
+/* Renders r->err with the renderer of r->face (the first face's when no
+ * face matched) into r->out, setting status and content type. */
 void nd_reply_error(struct nd_req *r);
 
 #endif

@@ -1,21 +1,244 @@
-/* store.c - picks the storage backend from the database URI.
+/* store.c - picks the storage backend from the database setting and
+ * dispatches every nd_store_* call to its table of operations.
  *
- * "postgres://" and "postgresql://" name a PostgreSQL server, anything else
- * is a SQLite file path. Only SQLite is built in today; asking for
- * PostgreSQL fails at start with a clear message rather than later. */
-#include "store/store.h"
+ * "postgres://", "postgresql://" or a libpq keyword string ("host=/run/pg
+ * dbname=notifd") name a PostgreSQL database; anything else is the path of
+ * a SQLite file. */
+#include "store/backend.h"
 
 #include <string.h>
 
-#include "store/sqlite/sq.h"
+bool nd_store_is_postgres(const char *uri)
+{
+	if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0)
+		return true;
+	/* A keyword string is "key=value" pairs; its first key is a word. A
+	 * file path with '=' in its first component is read as a path only
+	 * when that word is not one of libpq's keywords below. */
+	static const char *const words[] = {
+		"host=", "hostaddr=", "port=", "dbname=", "user=", "password=", "passfile=",
+		"service=", "sslmode=", "connect_timeout=", "options=", "application_name=",
+		"target_session_attrs=",
+	};
+	uri += strspn(uri, " \t");
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strncmp(uri, words[i], strlen(words[i])) == 0)
+			return true;
+	return false;
+}
 
 enum nd_err nd_store_open(const char *uri, const struct nd_store_opts *opts,
 			  struct nd_store **out, struct nd_error *err)
 {
-	if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0)
-		return nd_fail(err, ND_ERR_INVALID_PARAM, "db",
-			       "cannot open database: this notifd is built without PostgreSQL support");
+	static const struct nd_store_opts defaults = {.sqlite = {.sync_full = true}};
+	if (!opts)
+		opts = &defaults;
+	if (nd_store_is_postgres(uri))
+		return nd_postgres_open(uri, opts, out, err);
 	if (uri[0] == '\0')
 		return nd_fail(err, ND_ERR_INVALID_PARAM, "db", "cannot open database: empty path");
-	return nd_sq_open(uri, opts, out, err);
+	return nd_sqlite_open(uri, opts, out, err);
+}
+
+void nd_store_free(struct nd_store *s)
+{
+	if (s)
+		s->ops->free(s);
+}
+
+const char *nd_store_backend(const struct nd_store *s)
+{
+	return s->ops->name;
+}
+
+enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+{
+	return s->ops->conn(s, out, err);
+}
+
+bool nd_store_abandon_tx(struct nd_store_conn *c)
+{
+	return c->ops->abandon_tx(c);
+}
+
+enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err)
+{
+	return c->ops->ping(c, err);
+}
+
+enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
+				   int64_t *tenant_id, struct nd_error *err)
+{
+	return c->ops->tenant_ensure(c, name, tenant_id, err);
+}
+
+enum nd_err nd_store_tenant_find(struct nd_store_conn *c, const char *name, int64_t *tenant_id,
+				 struct nd_error *err)
+{
+	return c->ops->tenant_find(c, name, tenant_id, err);
+}
+
+enum nd_err nd_store_tenant_get(struct nd_store_conn *c, int64_t tenant_id, nd_tenant_cb cb,
+				void *arg, struct nd_error *err)
+{
+	return c->ops->tenant_get(c, tenant_id, cb, arg, err);
+}
+
+enum nd_err nd_store_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id,
+				     const char *zone, struct nd_error *err)
+{
+	return c->ops->tenant_set_zone(c, tenant_id, zone, err);
+}
+
+enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
+			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
+			     const char *target, int64_t created_at, bool reinstate,
+			     struct nd_error *err)
+{
+	return c->ops->key_put(c, tenant_id, hash, role, target, created_at, reinstate, err);
+}
+
+enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+			      struct nd_principal *out, struct nd_error *err)
+{
+	return c->ops->key_auth(c, hash, out, err);
+}
+
+enum nd_err nd_store_key_list(struct nd_store_conn *c, int64_t tenant_id, nd_key_cb cb,
+			      void *arg, struct nd_error *err)
+{
+	return c->ops->key_list(c, tenant_id, cb, arg, err);
+}
+
+enum nd_err nd_store_key_revoke(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+				struct nd_error *err)
+{
+	return c->ops->key_revoke(c, tenant_id, id, err);
+}
+
+enum nd_err nd_store_target_put(struct nd_store_conn *c, int64_t tenant_id,
+				struct nd_target *t, bool *created, struct nd_error *err)
+{
+	return c->ops->target_put(c, tenant_id, t, created, err);
+}
+
+enum nd_err nd_store_target_get(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+				nd_target_cb cb, void *arg, struct nd_error *err)
+{
+	return c->ops->target_get(c, tenant_id, id, cb, arg, err);
+}
+
+enum nd_err nd_store_target_delete(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+				   struct nd_error *err)
+{
+	return c->ops->target_delete(c, tenant_id, id, err);
+}
+
+enum nd_err nd_store_segment_create(struct nd_store_conn *c, int64_t tenant_id,
+				    const char *name, int32_t *id, struct nd_error *err)
+{
+	return c->ops->segment_create(c, tenant_id, name, id, err);
+}
+
+enum nd_err nd_store_segment_list(struct nd_store_conn *c, int64_t tenant_id, nd_segment_cb cb,
+				  void *arg, struct nd_error *err)
+{
+	return c->ops->segment_list(c, tenant_id, cb, arg, err);
+}
+
+enum nd_err nd_store_segment_get(struct nd_store_conn *c, int64_t tenant_id, int32_t id,
+				 nd_segment_cb cb, void *arg, struct nd_error *err)
+{
+	return c->ops->segment_get(c, tenant_id, id, cb, arg, err);
+}
+
+enum nd_err nd_store_segment_delete(struct nd_store_conn *c, int64_t tenant_id, int32_t id,
+				    struct nd_error *err)
+{
+	return c->ops->segment_delete(c, tenant_id, id, err);
+}
+
+enum nd_err nd_store_member_put(struct nd_store_conn *c, int64_t tenant_id, int32_t segment,
+				const char *target, struct nd_error *err)
+{
+	return c->ops->member_put(c, tenant_id, segment, target, err);
+}
+
+enum nd_err nd_store_member_delete(struct nd_store_conn *c, int64_t tenant_id, int32_t segment,
+				   const char *target, struct nd_error *err)
+{
+	return c->ops->member_delete(c, tenant_id, segment, target, err);
+}
+
+enum nd_err nd_store_target_segments(struct nd_store_conn *c, int64_t tenant_id,
+				     const char *target, nd_segment_id_cb cb, void *arg,
+				     struct nd_error *err)
+{
+	return c->ops->target_segments(c, tenant_id, target, cb, arg, err);
+}
+
+enum nd_err nd_store_campaign_put(struct nd_store_conn *c, int64_t tenant_id,
+				  struct nd_campaign *cp, bool *created, struct nd_error *err)
+{
+	return c->ops->campaign_put(c, tenant_id, cp, created, err);
+}
+
+enum nd_err nd_store_campaign_get(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+				  nd_campaign_cb cb, void *arg, struct nd_error *err)
+{
+	return c->ops->campaign_get(c, tenant_id, id, cb, arg, err);
+}
+
+enum nd_err nd_store_notification_create(struct nd_store_conn *c, int64_t tenant_id,
+					 struct nd_notification *n,
+					 const struct nd_recipients *to, int64_t routed_at,
+					 int64_t *deliveries, struct nd_missing_ref *miss,
+					 struct nd_error *err)
+{
+	*miss = (struct nd_missing_ref){ND_REF_NONE, 0};
+	return c->ops->notification_create(c, tenant_id, n, to, routed_at, deliveries, miss, err);
+}
+
+enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,
+				      nd_notification_cb cb, void *arg, struct nd_error *err)
+{
+	return c->ops->notification_get(c, tenant_id, key, cb, arg, err);
+}
+
+enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
+			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
+			  struct nd_error *err)
+{
+	return c->ops->feed(c, tenant_id, q, cb, arg, err);
+}
+
+enum nd_err nd_store_list(struct nd_store_conn *c, int64_t tenant_id,
+			  const struct nd_list_query *q, nd_item_cb cb, void *arg, int64_t *total,
+			  struct nd_error *err)
+{
+	return c->ops->list(c, tenant_id, q, cb, arg, total, err);
+}
+
+enum nd_err nd_store_list_plan(struct nd_store_conn *c, int64_t tenant_id,
+			       const struct nd_list_query *q, nd_plan_cb cb, void *arg,
+			       struct nd_error *err)
+{
+	if (!c->ops->list_plan)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "%s offers no query plans",
+			       c->ops->name);
+	return c->ops->list_plan(c, tenant_id, q, cb, arg, err);
+}
+
+enum nd_err nd_store_delivery_delete(struct nd_store_conn *c, int64_t tenant_id,
+				     const unsigned char guid[16], const char *owner,
+				     struct nd_error *err)
+{
+	return c->ops->delivery_delete(c, tenant_id, guid, owner, err);
+}
+
+enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
+				  const char *target, int32_t key, enum nd_event ev, int64_t at,
+				  struct nd_error *err)
+{
+	return c->ops->event_record(c, tenant_id, target, key, ev, at, err);
 }

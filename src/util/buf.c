@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/time.h"
+#include "util/time.h"
 #include "util/mem.h"
 
 void nd_buf_release(struct nd_buf *b)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "core/time.h"
+#include "util/time.h"
 
 void nd_log_begin(struct nd_buf *b, const char *level)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/time.h"
+#include "util/time.h"
 #include "face/np6/np6.h"
 #include "util/mem.h"
 
@@ -14,7 +14,7 @@
 
 struct np6_feed {
 	struct nd_stream base;
-	int64_t tenant_id;
+	struct nd_principal who; /* each batch is a service call of its own */
 	char *target;
 	struct nd_feed_query q;
 	bool opened;
@@ -58,7 +58,8 @@ static enum nd_err feed_next(struct nd_stream *s, struct nd_store_conn *db, stru
 	}
 	f->out = out;
 	f->batch_rows = 0;
-	enum nd_err e = nd_store_feed(db, f->tenant_id, &f->q, feed_row, f, err);
+	const struct nd_call c = {db, &f->who, err};
+	enum nd_err e = nd_svc_feed(&c, &f->q, feed_row, f);
 	if (e)
 		return e;
 	if (f->batch_rows < BATCH) {
@@ -116,7 +117,7 @@ enum nd_err np6_notifications(struct nd_req *r)
 	struct np6_feed *f = nd_xcalloc(1, sizeof *f);
 	f->base.next = feed_next;
 	f->base.release = feed_release;
-	f->tenant_id = r->who.tenant_id;
+	f->who = r->who;
 	f->target = nd_xstrdup(id);
 	f->q = (struct nd_feed_query){
 		.target = f->target,

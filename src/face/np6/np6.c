@@ -7,6 +7,15 @@
 
 #include "core/ids.h"
 
+static void np6_render_error(struct nd_req *r, const struct nd_err_info *info)
+{
+	struct nd_buf *b = &r->out;
+	nd_buf_printf(b, "{\"code\":%u,\"message\":", info->status);
+	nd_buf_json_str(b, r->err.detail[0] ? r->err.detail : info->title);
+	nd_buf_putc(b, '}');
+	r->content_type = "application/json";
+}
+
 static const struct nd_route routes[] = {
 	{"GET", "/targets/{id}/notifications", np6_notifications, ND_ROUTE_MEMBER_SELF},
 	{"GET", "/targets/{id}/segments", np6_segments, ND_ROUTE_MEMBER_SELF},
@@ -19,7 +28,7 @@ const struct nd_face nd_face_np6 = {
 	.prefix = "/targets/",
 	.routes = routes,
 	.nroutes = sizeof routes / sizeof routes[0],
-	.style = ND_STYLE_NP6,
+	.render_error = np6_render_error,
 };
 
 enum nd_err np6_target_param(struct nd_req *r, const char *name, const char **out)

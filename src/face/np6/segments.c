@@ -17,7 +17,8 @@ enum nd_err np6_segments(struct nd_req *r)
 	if (e)
 		return e;
 	nd_buf_putc(&r->out, '[');
-	e = nd_store_target_segments(r->db, r->who.tenant_id, id, segment_id_row, &r->out, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_target_segments(&c, id, segment_id_row, &r->out);
 	if (e)
 		return e;
 	nd_buf_putc(&r->out, ']');
@@ -39,8 +40,9 @@ enum nd_err np6_segment_add(struct nd_req *r)
 {
 	const char *target;
 	int32_t segment;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = membership_params(r, &target, &segment);
-	if (e || (e = nd_store_member_put(r->db, r->who.tenant_id, segment, target, &r->err)))
+	if (e || (e = nd_svc_member_put(&c, segment, target)))
 		return e;
 	return nd_reply_empty(r, 204);
 }
@@ -49,8 +51,9 @@ enum nd_err np6_segment_remove(struct nd_req *r)
 {
 	const char *target;
 	int32_t segment;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = membership_params(r, &target, &segment);
-	if (e || (e = nd_store_member_delete(r->db, r->who.tenant_id, segment, target, &r->err)))
+	if (e || (e = nd_svc_member_delete(&c, segment, target)))
 		return e;
 	return nd_reply_empty(r, 204);
 }

@@ -1,7 +1,6 @@
 /* keys.c - native key routes. */
 #include <string.h>
 
-#include "core/svc.h"
 #include "face/v1/v1.h"
 
 static const struct nd_field_spec key_spec[] = {
@@ -16,12 +15,13 @@ enum nd_err v1_key_create(struct nd_req *r)
 	if (e)
 		return e;
 	enum nd_role role;
+	struct nd_call c = nd_req_call(r);
 	const char *target = nd_json_str(body, "target");
 	struct nd_new_key k;
 	if (!nd_role_parse(nd_json_str(body, "role"), &role))
 		e = nd_fail(&r->err, ND_ERR_INVALID_FIELD, "role", "role must be admin or member");
 	else
-		e = nd_svc_key_create(r->db, r->who.tenant_id, role, target, &k, &r->err);
+		e = nd_svc_key_create(&c, role, target, &k);
 	if (!e) {
 		struct nd_buf *b = &r->out;
 		nd_buf_printf(b, "{\"id\":\"%s\",\"key\":\"%s\",\"role\":\"%s\",\"target\":", k.id,
@@ -53,7 +53,8 @@ static int key_row(void *arg, const struct nd_key_row *k)
 enum nd_err v1_key_list(struct nd_req *r)
 {
 	nd_buf_puts(&r->out, "{\"keys\":[");
-	enum nd_err e = nd_store_key_list(r->db, r->who.tenant_id, key_row, &r->out, &r->err);
+	struct nd_call c = nd_req_call(r);
+	enum nd_err e = nd_svc_key_list(&c, key_row, &r->out);
 	if (e)
 		return e;
 	nd_buf_puts(&r->out, "]}");
@@ -62,10 +63,8 @@ enum nd_err v1_key_list(struct nd_req *r)
 
 enum nd_err v1_key_revoke(struct nd_req *r)
 {
-	const char *id = nd_req_param(r, "id");
-	if (strlen(id) != ND_KEY_ID_LEN || strspn(id, "0123456789abcdef") != ND_KEY_ID_LEN)
-		return nd_fail(&r->err, ND_ERR_NOT_FOUND, NULL, "key not found");
-	enum nd_err e = nd_store_key_revoke(r->db, r->who.tenant_id, id, &r->err);
+	struct nd_call c = nd_req_call(r);
+	enum nd_err e = nd_svc_key_revoke(&c, nd_req_param(r, "id"));
 	if (e)
 		return e;
 	return nd_reply_empty(r, 204);

@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/svc.h"
-#include "core/time.h"
+#include "util/time.h"
 #include "face/v1/v1.h"
 #include "util/mem.h"
 
@@ -60,8 +59,6 @@ enum nd_err v1_notification_create(struct nd_req *r)
 		.date_due = body_time(body, "date_due"),
 	};
 	nd_json_int32(body, "action_type", &n.action_type);
-	if (n.date_started == ND_NO_TIME)
-		n.date_started = nd_time_now_ms();
 
 	const json_t *tj = json_object_get(body, "targets"), *sj = json_object_get(body, "segments");
 	struct nd_recipients to = {0};
@@ -81,8 +78,8 @@ enum nd_err v1_notification_create(struct nd_req *r)
 	to.segments = segments;
 
 	int64_t deliveries;
-	e = nd_store_notification_create(r->db, r->who.tenant_id, &n, &to, n.date_started,
-					 &deliveries, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_notification_create(&c, &n, &to, &deliveries);
 	if (!e) {
 		nd_buf_printf(&r->out, "{\"notification_key\":%d,\"id\":\"%s\",\"deliveries\":%lld}",
 			      n.key, n.guid, (long long)deliveries);
@@ -138,9 +135,9 @@ static int notification_row(void *arg, const struct nd_notification *n)
 enum nd_err v1_notification_get(struct nd_req *r)
 {
 	int32_t key;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_int32_param(r, "key", &key);
-	if (e || (e = nd_store_notification_get(r->db, r->who.tenant_id, key, notification_row,
-						&r->out, &r->err)))
+	if (e || (e = nd_svc_notification_get(&c, key, notification_row, &r->out)))
 		return e;
 	return nd_reply_json(r, 200);
 }
@@ -228,7 +225,8 @@ enum nd_err v1_feed(struct nd_req *r)
 	struct feed_state fs = {.b = &r->out, .limit = q.limit};
 	q.limit++; /* one more row tells whether another page follows */
 	nd_buf_puts(&r->out, "{\"notifications\":[");
-	e = nd_store_feed(r->db, r->who.tenant_id, &q, feed_row, &fs, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_feed(&c, &q, feed_row, &fs);
 	if (e)
 		return e;
 	nd_buf_puts(&r->out, "],\"next_cursor\":");
@@ -253,6 +251,7 @@ enum nd_err v1_event(struct nd_req *r)
 	if (e || (e = v1_body(r, event_spec, sizeof event_spec / sizeof event_spec[0], &body)))
 		return e;
 	enum nd_event ev;
+	struct nd_call call = nd_req_call(r);
 	int32_t key = 0;
 	nd_json_int32(body, "notification_key", &key);
 	int64_t at = body_time(body, "at");
@@ -261,8 +260,7 @@ enum nd_err v1_event(struct nd_req *r)
 			    "type must be one of impression, activation, redirection, dismiss, "
 			    "read, complete");
 	else
-		e = nd_store_event_record(r->db, r->who.tenant_id, id, key, ev,
-					  at == ND_NO_TIME ? nd_time_now_ms() : at, &r->err);
+		e = nd_svc_event_record(&call, id, key, ev, at);
 	json_decref(body);
 	if (e)
 		return e;

@@ -33,7 +33,8 @@ enum nd_err v1_segment_create(struct nd_req *r)
 	if (e)
 		return e;
 	struct nd_segment s = {.name = nd_json_str(body, "name")};
-	e = nd_store_segment_create(r->db, r->who.tenant_id, s.name, &s.id, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_segment_create(&c, s.name, &s.id);
 	if (!e) {
 		nd_buf_printf(&r->out, "{\"id\":%d,\"name\":", s.id);
 		nd_buf_json_str(&r->out, s.name);
@@ -47,8 +48,8 @@ enum nd_err v1_segment_create(struct nd_req *r)
 enum nd_err v1_segment_list(struct nd_req *r)
 {
 	nd_buf_puts(&r->out, "{\"segments\":[");
-	enum nd_err e = nd_store_segment_list(r->db, r->who.tenant_id, segment_list_row, &r->out,
-					      &r->err);
+	struct nd_call c = nd_req_call(r);
+	enum nd_err e = nd_svc_segment_list(&c, segment_list_row, &r->out);
 	if (e)
 		return e;
 	nd_buf_puts(&r->out, "]}");
@@ -58,9 +59,9 @@ enum nd_err v1_segment_list(struct nd_req *r)
 enum nd_err v1_segment_get(struct nd_req *r)
 {
 	int32_t id;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_int32_param(r, "id", &id);
-	if (e || (e = nd_store_segment_get(r->db, r->who.tenant_id, id, segment_row, &r->out,
-					   &r->err)))
+	if (e || (e = nd_svc_segment_get(&c, id, segment_row, &r->out)))
 		return e;
 	return nd_reply_json(r, 200);
 }
@@ -68,8 +69,9 @@ enum nd_err v1_segment_get(struct nd_req *r)
 enum nd_err v1_segment_delete(struct nd_req *r)
 {
 	int32_t id;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_int32_param(r, "id", &id);
-	if (e || (e = nd_store_segment_delete(r->db, r->who.tenant_id, id, &r->err)))
+	if (e || (e = nd_svc_segment_delete(&c, id)))
 		return e;
 	return nd_reply_empty(r, 204);
 }
@@ -78,9 +80,9 @@ enum nd_err v1_member_put(struct nd_req *r)
 {
 	int32_t id;
 	const char *target;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_int32_param(r, "id", &id);
-	if (e || (e = v1_id_param(r, "target", &target)) ||
-	    (e = nd_store_member_put(r->db, r->who.tenant_id, id, target, &r->err)))
+	if (e || (e = v1_id_param(r, "target", &target)) || (e = nd_svc_member_put(&c, id, target)))
 		return e;
 	return nd_reply_empty(r, 204);
 }
@@ -89,9 +91,10 @@ enum nd_err v1_member_delete(struct nd_req *r)
 {
 	int32_t id;
 	const char *target;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_int32_param(r, "id", &id);
 	if (e || (e = v1_id_param(r, "target", &target)) ||
-	    (e = nd_store_member_delete(r->db, r->who.tenant_id, id, target, &r->err)))
+	    (e = nd_svc_member_delete(&c, id, target)))
 		return e;
 	return nd_reply_empty(r, 204);
 }
@@ -117,16 +120,17 @@ static int campaign_row(void *arg, const struct nd_campaign *c)
 
 enum nd_err v1_campaign_put(struct nd_req *r)
 {
-	struct nd_campaign c = {0};
+	struct nd_campaign cp = {0};
 	json_t *body;
-	enum nd_err e = v1_id_param(r, "id", &c.id);
+	enum nd_err e = v1_id_param(r, "id", &cp.id);
 	if (e || (e = v1_body(r, name_spec, 1, &body)))
 		return e;
-	c.name = nd_json_str(body, "name");
+	cp.name = nd_json_str(body, "name");
 	bool created;
-	e = nd_store_campaign_put(r->db, r->who.tenant_id, &c, &created, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_campaign_put(&c, &cp, &created);
 	if (!e) {
-		write_campaign(&r->out, &c);
+		write_campaign(&r->out, &cp);
 		nd_reply_json(r, created ? 201 : 200);
 	}
 	json_decref(body);
@@ -136,9 +140,9 @@ enum nd_err v1_campaign_put(struct nd_req *r)
 enum nd_err v1_campaign_get(struct nd_req *r)
 {
 	const char *id;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_id_param(r, "id", &id);
-	if (e || (e = nd_store_campaign_get(r->db, r->who.tenant_id, id, campaign_row, &r->out,
-					    &r->err)))
+	if (e || (e = nd_svc_campaign_get(&c, id, campaign_row, &r->out)))
 		return e;
 	return nd_reply_json(r, 200);
 }

@@ -54,7 +54,8 @@ enum nd_err v1_target_put(struct nd_req *r)
 		.attributes = attr_text,
 	};
 	bool created;
-	e = nd_store_target_put(r->db, r->who.tenant_id, &t, &created, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_target_put(&c, &t, &created);
 	if (!e) {
 		write_target(&r->out, &t);
 		nd_reply_json(r, created ? 201 : 200);
@@ -67,8 +68,9 @@ enum nd_err v1_target_put(struct nd_req *r)
 enum nd_err v1_target_get(struct nd_req *r)
 {
 	const char *id;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_id_param(r, "id", &id);
-	if (e || (e = nd_store_target_get(r->db, r->who.tenant_id, id, target_row, &r->out, &r->err)))
+	if (e || (e = nd_svc_target_get(&c, id, target_row, &r->out)))
 		return e;
 	return nd_reply_json(r, 200);
 }
@@ -76,8 +78,9 @@ enum nd_err v1_target_get(struct nd_req *r)
 enum nd_err v1_target_delete(struct nd_req *r)
 {
 	const char *id;
+	struct nd_call c = nd_req_call(r);
 	enum nd_err e = v1_id_param(r, "id", &id);
-	if (e || (e = nd_store_target_delete(r->db, r->who.tenant_id, id, &r->err)))
+	if (e || (e = nd_svc_target_delete(&c, id)))
 		return e;
 	return nd_reply_empty(r, 204);
 }

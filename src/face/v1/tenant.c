@@ -1,5 +1,4 @@
 /* tenant.c - native routes for the caller's own tenant. */
-#include "core/zone.h"
 #include "face/v1/v1.h"
 
 static int tenant_row(void *arg, const struct nd_tenant *t)
@@ -15,7 +14,8 @@ static int tenant_row(void *arg, const struct nd_tenant *t)
 
 enum nd_err v1_tenant_get(struct nd_req *r)
 {
-	enum nd_err e = nd_store_tenant_get(r->db, r->who.tenant_id, tenant_row, &r->out, &r->err);
+	struct nd_call c = nd_req_call(r);
+	enum nd_err e = nd_svc_tenant_get(&c, tenant_row, &r->out);
 	return e ? e : nd_reply_json(r, 200);
 }
 
@@ -29,12 +29,8 @@ enum nd_err v1_tenant_patch(struct nd_req *r)
 	enum nd_err e = v1_body(r, tenant_spec, 1, &body);
 	if (e)
 		return e;
-	const char *zone = nd_json_str(body, "time_zone");
-	if (!nd_zone_valid(zone))
-		e = nd_fail(&r->err, ND_ERR_INVALID_FIELD, "time_zone",
-			    "time_zone must be an IANA time zone such as America/New_York");
-	else
-		e = nd_store_tenant_set_zone(r->db, r->who.tenant_id, zone, &r->err);
+	struct nd_call c = nd_req_call(r);
+	e = nd_svc_tenant_set_zone(&c, nd_json_str(body, "time_zone"));
 	json_decref(body);
 	if (e)
 		return e;

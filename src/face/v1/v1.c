@@ -9,9 +9,28 @@
 static enum nd_err v1_healthz(struct nd_req *r)
 {
 	struct nd_error err;
-	enum nd_err e = nd_store_ping(r->db, &err);
+	enum nd_err e = nd_svc_ping(r->db, &err);
 	nd_buf_puts(&r->out, e ? "{\"status\":\"unavailable\"}" : "{\"status\":\"ok\"}");
 	return nd_reply_json(r, e ? 503 : 200);
+}
+
+static void v1_render_error(struct nd_req *r, const struct nd_err_info *info)
+{
+	struct nd_buf *b = &r->out;
+	nd_buf_puts(b, "{\"type\":\"urn:notifd:problem:");
+	nd_buf_puts(b, info->slug);
+	nd_buf_puts(b, "\",\"title\":");
+	nd_buf_json_str(b, info->title);
+	nd_buf_printf(b, ",\"status\":%u,\"detail\":", info->status);
+	nd_buf_json_str(b, r->err.detail[0] ? r->err.detail : info->title);
+	if (r->err.field[0]) {
+		nd_buf_puts(b, ",\"field\":");
+		nd_buf_json_str(b, r->err.field);
+	}
+	nd_buf_puts(b, ",\"request_id\":");
+	nd_buf_json_str(b, r->request_id);
+	nd_buf_putc(b, '}');
+	r->content_type = "application/problem+json";
 }
 
 static const struct nd_route routes[] = {
@@ -43,7 +62,7 @@ const struct nd_face nd_face_v1 = {
 	.prefix = "/v1/",
 	.routes = routes,
 	.nroutes = sizeof routes / sizeof routes[0],
-	.style = ND_STYLE_PROBLEM,
+	.render_error = v1_render_error,
 };
 
 enum nd_err v1_body(struct nd_req *r, const struct nd_field_spec *specs, size_t n, json_t **out)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "store/sqlite/sq.h"
-#include "core/time.h"
+#include "util/time.h"
 #include "util/buf.h"
 
 /* Parameter numbers, fixed whatever the filters. */
@@ -98,7 +98,7 @@ static void page_sql(struct nd_buf *b, const struct nd_list_query *q, bool by_ti
 	nd_buf_puts(b, " LIMIT ?11 OFFSET ?12");
 }
 
-static enum nd_err prepare(struct nd_store_conn *c, const char *sql, int64_t tenant_id,
+static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id,
 			   const struct nd_list_query *q, int64_t tid, sqlite3_stmt **out,
 			   struct nd_error *err)
 {
@@ -137,7 +137,7 @@ static enum nd_err prepare(struct nd_store_conn *c, const char *sql, int64_t ten
 }
 
 /* Resolves the member filter; *@none when the member does not exist. */
-static enum nd_err member_tid(struct nd_store_conn *c, int64_t tenant_id,
+static enum nd_err member_tid(struct sq_conn *c, int64_t tenant_id,
 			      const struct nd_list_query *q, int64_t *tid, bool *none,
 			      struct nd_error *err)
 {
@@ -157,7 +157,7 @@ static enum nd_err member_tid(struct nd_store_conn *c, int64_t tenant_id,
  * no filter (the tenant's), only a member (the target's), and only
  * notification-level filters (a sum over matching notifications, read from
  * their indexes). Anything else counts the rows its filters' index yields. */
-static enum nd_err count(struct nd_store_conn *c, int64_t tenant_id,
+static enum nd_err count(struct sq_conn *c, int64_t tenant_id,
 			 const struct nd_list_query *q, int64_t tid, int64_t *total,
 			 struct nd_error *err)
 {
@@ -196,7 +196,7 @@ static enum nd_err count(struct nd_store_conn *c, int64_t tenant_id,
 
 /* Prepares the page query (or its EXPLAIN QUERY PLAN); *@st is NULL when
  * the member filter names no target, so nothing can match. */
-static enum nd_err page_stmt(struct nd_store_conn *c, int64_t tenant_id,
+static enum nd_err page_stmt(struct sq_conn *c, int64_t tenant_id,
 			     const struct nd_list_query *q, bool explain, int64_t *tid,
 			     sqlite3_stmt **st, struct nd_error *err)
 {
@@ -214,10 +214,11 @@ static enum nd_err page_stmt(struct nd_store_conn *c, int64_t tenant_id,
 	return e;
 }
 
-enum nd_err nd_store_list(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 			  const struct nd_list_query *q, nd_item_cb cb, void *arg, int64_t *total,
 			  struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	int64_t tid;
 	sqlite3_stmt *st;
 	if (total)
@@ -250,10 +251,11 @@ out:
 	return e;
 }
 
-enum nd_err nd_store_list_plan(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
 			       const struct nd_list_query *q, nd_plan_cb cb, void *arg,
 			       struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	int64_t tid;
 	sqlite3_stmt *st;
 	enum nd_err e = page_stmt(c, tenant_id, q, true, &tid, &st, err);
@@ -274,7 +276,7 @@ struct delete_arg {
 	const char *owner;
 };
 
-static enum nd_err delete_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err delete_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	static const char sel[] = "SELECT d.tid, d.nkey, t.ext_id FROM deliveries d"
 				  " JOIN targets t ON t.tid = d.tid"
@@ -315,10 +317,11 @@ static enum nd_err delete_tx(struct nd_store_conn *c, void *arg, struct nd_error
 	return e;
 }
 
-enum nd_err nd_store_delivery_delete(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_delivery_delete(struct nd_store_conn *base, int64_t tenant_id,
 				     const unsigned char guid[16], const char *owner,
 				     struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	struct delete_arg a = {tenant_id, guid, owner};
 	return sq_tx(c, delete_tx, &a, err);
 }

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core/time.h"
+#include "util/time.h"
 
 struct create_arg {
 	int64_t tenant_id;
@@ -11,28 +11,27 @@ struct create_arg {
 	const struct nd_recipients *to;
 	int64_t routed_at;
 	int64_t deliveries;
+	struct nd_missing_ref *miss;
 };
 
-static enum nd_err check_refs(struct nd_store_conn *c, const struct create_arg *a,
+static enum nd_err check_refs(struct sq_conn *c, const struct create_arg *a,
 			      struct nd_error *err)
 {
 	enum nd_err e = ND_OK;
 	if (a->n->campaign_id) {
 		e = sq_campaign_exists(c, a->tenant_id, a->n->campaign_id, err);
 		if (e == ND_ERR_NOT_FOUND)
-			return nd_fail(err, ND_ERR_UNKNOWN_REF, "campaign_id",
-				       "unknown campaign \"%.128s\"", a->n->campaign_id);
+			a->miss->kind = ND_REF_CAMPAIGN;
 	}
 	for (size_t i = 0; !e && i < a->to->nsegments; i++) {
 		e = sq_segment_exists(c, a->tenant_id, a->to->segments[i], err);
 		if (e == ND_ERR_NOT_FOUND)
-			return nd_fail(err, ND_ERR_UNKNOWN_REF, "segments", "unknown segment %d",
-				       a->to->segments[i]);
+			*a->miss = (struct nd_missing_ref){ND_REF_SEGMENT, a->to->segments[i]};
 	}
 	return e;
 }
 
-static enum nd_err insert_notification(struct nd_store_conn *c, struct create_arg *a,
+static enum nd_err insert_notification(struct sq_conn *c, struct create_arg *a,
 				       struct nd_error *err)
 {
 	static const char bump[] = "UPDATE tenants SET next_notification_key = next_notification_key + 1"
@@ -52,8 +51,7 @@ static enum nd_err insert_notification(struct nd_store_conn *c, struct create_ar
 	if (rc != SQLITE_ROW)
 		return sq_fail(c, rc, "notification key", err);
 	if (key > INT32_MAX)
-		return nd_fail(err, ND_ERR_INVALID_FIELD, NULL,
-			       "this tenant has used every notification key");
+		return nd_fail(err, ND_ERR_CONFLICT, NULL, "notification keys used up");
 	n->key = (int32_t)key;
 	unsigned char guid[16];
 	nd_guid_new(guid, n->guid);
@@ -80,7 +78,7 @@ static enum nd_err insert_notification(struct nd_store_conn *c, struct create_ar
 
 /* Adds the new notification's deliveries to the live counters of the
  * tenant, the notification and each recipient. */
-static enum nd_err count_new_deliveries(struct nd_store_conn *c, const struct create_arg *a,
+static enum nd_err count_new_deliveries(struct sq_conn *c, const struct create_arg *a,
 					struct nd_error *err)
 {
 	static const char *const sqls[] = {
@@ -102,7 +100,7 @@ static enum nd_err count_new_deliveries(struct nd_store_conn *c, const struct cr
 	return e;
 }
 
-static enum nd_err create_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err create_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	/* ON CONFLICT DO NOTHING makes a recipient named twice (or reached
 	 * through two segments) receive one delivery. */
@@ -151,21 +149,24 @@ static enum nd_err create_tx(struct nd_store_conn *c, void *arg, struct nd_error
 	return e;
 }
 
-enum nd_err nd_store_notification_create(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_notification_create(struct nd_store_conn *base, int64_t tenant_id,
 					 struct nd_notification *n,
 					 const struct nd_recipients *to, int64_t routed_at,
-					 int64_t *deliveries, struct nd_error *err)
+					 int64_t *deliveries, struct nd_missing_ref *miss,
+					 struct nd_error *err)
 {
-	struct create_arg a = {tenant_id, n, to, routed_at, 0};
+	struct sq_conn *c = sq_conn_of(base);
+	struct create_arg a = {tenant_id, n, to, routed_at, 0, miss};
 	enum nd_err e = sq_tx(c, create_tx, &a, err);
 	if (!e)
 		*deliveries = a.deliveries;
 	return e;
 }
 
-enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,
+enum nd_err sq_op_notification_get(struct nd_store_conn *base, int64_t tenant_id, int32_t key,
 				      nd_notification_cb cb, void *arg, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	static const char sql[] =
 		"SELECT " SQ_NOTIFICATION_COLS ", n.deliveries"
 		" FROM notifications n WHERE n.tenant_id = ?1 AND n.nkey = ?2";
@@ -191,10 +192,11 @@ enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id
 	" WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"          \
 	" AND d.routed_at >= ?3 AND d.routed_at < ?4"
 
-enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
 			  struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	/* The keyset condition is spelt out rather than as a row value so that
 	 * the planner bounds the primary-key range with it. */
 	static const char asc[] = FEED_SELECT
@@ -245,7 +247,7 @@ struct event_arg {
 	int64_t at;
 };
 
-static enum nd_err event_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err event_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	/* One statement per column: a column name is never spliced into SQL. */
 #define EVENT_SQL(col)                                                             \
@@ -275,17 +277,15 @@ static enum nd_err event_tx(struct nd_store_conn *c, void *arg, struct nd_error 
 	sqlite3_bind_int64(st, 5, nd_time_now_ms());
 	e = sq_exec_stmt(c, st, "event", err);
 	if (!e && sqlite3_changes(c->db) == 0)
-		return nd_fail(err, ND_ERR_NOT_FOUND, NULL,
-			       "notification %d was not routed to this target", a->key);
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "delivery not found");
 	return e;
 }
 
-enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_event_record(struct nd_store_conn *base, int64_t tenant_id,
 				  const char *target, int32_t key, enum nd_event ev, int64_t at,
 				  struct nd_error *err)
 {
-	if ((unsigned)ev >= ND_EV__COUNT)
-		return nd_fail(err, ND_ERR_INVALID_FIELD, "type", "unknown event type");
+	struct sq_conn *c = sq_conn_of(base);
 	struct event_arg a = {tenant_id, target, key, ev, at};
 	return sq_tx(c, event_tx, &a, err);
 }

@@ -169,7 +169,7 @@ struct step {
 	int version;
 };
 
-static enum nd_err apply(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err apply(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	struct step *s = arg;
 	/* Re-read inside the write lock: another process may have migrated. */
@@ -190,7 +190,7 @@ static enum nd_err apply(struct nd_store_conn *c, void *arg, struct nd_error *er
 	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, "write schema version", err);
 }
 
-enum nd_err sq_migrate(struct nd_store_conn *c, struct nd_error *err)
+enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/time.h"
+#include "util/time.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -15,13 +15,15 @@
 #define TX_ATTEMPTS 5
 
 static atomic_uint_fast64_t store_serial;
+static const struct nd_store_ops sq_ops;
+static void op_free(struct nd_store *base);
 
 /* The calling thread's connection and the serial of the store it belongs
  * to; the serial is compared first so a freed store is never dereferenced. */
 static __thread uint64_t tls_serial;
-static __thread struct nd_store_conn *tls_conn;
+static __thread struct sq_conn *tls_conn;
 
-enum nd_err sq_fail(struct nd_store_conn *c, int rc, const char *what, struct nd_error *err)
+enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error *err)
 {
 	int primary = rc & 0xFF;
 	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
@@ -40,15 +42,16 @@ static void fn_guid(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_blob(ctx, g, sizeof g, SQLITE_TRANSIENT);
 }
 
-static enum nd_err exec_sql(struct nd_store_conn *c, const char *sql, struct nd_error *err)
+static enum nd_err exec_sql(struct sq_conn *c, const char *sql, struct nd_error *err)
 {
 	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, sql, err);
 }
 
-static enum nd_err conn_open(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+static enum nd_err conn_open(struct sq_store *s, struct sq_conn **out, struct nd_error *err)
 {
-	struct nd_store_conn *c = nd_xcalloc(1, sizeof *c);
+	struct sq_conn *c = nd_xcalloc(1, sizeof *c);
+	c->base.ops = s->base.ops;
 	c->store = s;
 	int rc = sqlite3_open_v2(s->path, &c->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -89,7 +92,7 @@ out_close:
 	return err ? err->code : ND_ERR_INTERNAL;
 }
 
-static void conn_close(struct nd_store_conn *c)
+static void conn_close(struct sq_conn *c)
 {
 	for (size_t i = 0; i < SQ_STMT_CACHE; i++)
 		sqlite3_finalize(c->cache[i].stmt);
@@ -98,7 +101,7 @@ static void conn_close(struct nd_store_conn *c)
 }
 
 /* The calling thread's connection, opened on first use. */
-static enum nd_err thread_conn(struct nd_store *s, struct nd_store_conn **out,
+static enum nd_err thread_conn(struct sq_store *s, struct sq_conn **out,
 			       struct nd_error *err)
 {
 	if (tls_conn && tls_serial == s->serial) {
@@ -113,11 +116,15 @@ static enum nd_err thread_conn(struct nd_store *s, struct nd_store_conn **out,
 	return ND_OK;
 }
 
-enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err)
+static enum nd_err op_conn(struct nd_store *base, struct nd_store_conn **out,
+			   struct nd_error *err)
 {
 	struct nd_error why = {0};
-	if (thread_conn(s, out, &why) == ND_OK)
+	struct sq_conn *c;
+	if (thread_conn((struct sq_store *)base, &c, &why) == ND_OK) {
+		*out = &c->base;
 		return ND_OK;
+	}
 	/* The store opened fine at start, so this is a transient shortage (file
 	 * descriptors, a lock): the log gets the reason, the client a 503
 	 * without paths. */
@@ -125,39 +132,39 @@ enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct
 	return nd_fail(err, ND_ERR_BUSY, NULL, "the database is unavailable, try again");
 }
 
-enum nd_err nd_sq_open(const char *path, const struct nd_store_opts *opts,
-		       struct nd_store **out, struct nd_error *err)
+enum nd_err nd_sqlite_open(const char *path, const struct nd_store_opts *opts,
+			   struct nd_store **out, struct nd_error *err)
 {
-	struct nd_store *s = nd_xcalloc(1, sizeof *s);
+	struct sq_store *s = nd_xcalloc(1, sizeof *s);
+	s->base.ops = &sq_ops;
 	s->path = nd_xstrdup(path);
-	s->sync_full = opts ? opts->sync_full : true;
+	s->sync_full = opts->sqlite.sync_full;
 	s->serial = atomic_fetch_add(&store_serial, 1) + 1;
 	pthread_mutex_init(&s->mu, NULL);
-	struct nd_store_conn *c;
+	struct sq_conn *c;
 	enum nd_err e = thread_conn(s, &c, err);
 	if (!e)
 		e = sq_migrate(c, err);
 	if (e) {
 		if (e == ND_ERR_INTERNAL || e == ND_ERR_BUSY)
 			nd_fail(err, e, "db", "cannot prepare database %s: see the log above", path);
-		nd_store_free(s);
+		op_free(&s->base);
 		return e;
 	}
-	*out = s;
+	*out = &s->base;
 	return ND_OK;
 }
 
-void nd_store_free(struct nd_store *s)
+static void op_free(struct nd_store *base)
 {
-	if (!s)
-		return;
+	struct sq_store *s = (struct sq_store *)base;
 	if (tls_serial == s->serial) {
 		tls_conn = NULL;
 		tls_serial = 0;
 	}
-	struct nd_store_conn *c = s->conns;
+	struct sq_conn *c = s->conns;
 	while (c) {
-		struct nd_store_conn *next = c->next;
+		struct sq_conn *next = c->next;
 		conn_close(c);
 		c = next;
 	}
@@ -166,15 +173,16 @@ void nd_store_free(struct nd_store *s)
 	free(s);
 }
 
-bool nd_store_abandon_tx(struct nd_store_conn *c)
+static bool op_abandon_tx(struct nd_store_conn *base)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	if (sqlite3_get_autocommit(c->db))
 		return false;
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return true;
 }
 
-sqlite3_stmt *sq_prep(struct nd_store_conn *c, const char *sql, struct nd_error *err)
+sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err)
 {
 	size_t h = ((uintptr_t)sql >> 3) % SQ_STMT_CACHE;
 	for (size_t i = 0; i < SQ_STMT_CACHE; i++) {
@@ -205,7 +213,7 @@ void sq_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-enum nd_err sq_row(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+enum nd_err sq_row(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 		   const char *missing, struct nd_error *err)
 {
 	int rc = sqlite3_step(st);
@@ -217,7 +225,7 @@ enum nd_err sq_row(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
 	return sq_fail(c, rc, what, err);
 }
 
-enum nd_err sq_exec_stmt(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+enum nd_err sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 			 struct nd_error *err)
 {
 	int rc = sqlite3_step(st);
@@ -251,7 +259,7 @@ int64_t sq_col_time(sqlite3_stmt *st, int i)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? ND_NO_TIME : sqlite3_column_int64(st, i);
 }
 
-enum nd_err sq_tx(struct nd_store_conn *c, sq_tx_fn fn, void *arg, struct nd_error *err)
+enum nd_err sq_tx(struct sq_conn *c, sq_tx_fn fn, void *arg, struct nd_error *err)
 {
 	enum nd_err e = ND_ERR_BUSY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
@@ -278,8 +286,9 @@ enum nd_err sq_tx(struct nd_store_conn *c, sq_tx_fn fn, void *arg, struct nd_err
 	return e;
 }
 
-enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err)
+static enum nd_err op_ping(struct nd_store_conn *base, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	static const char sql[] = "SELECT 1";
 	sqlite3_stmt *st = sq_prep(c, sql, err);
 	if (!st)
@@ -287,7 +296,7 @@ enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err)
 	return sq_exec_stmt(c, st, "ping", err);
 }
 
-enum nd_err sq_target_tid(struct nd_store_conn *c, int64_t tenant_id, const char *ext,
+enum nd_err sq_target_tid(struct sq_conn *c, int64_t tenant_id, const char *ext,
 			  bool create, int64_t *tid, struct nd_error *err)
 {
 	static const char sel[] = "SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2";
@@ -367,3 +376,38 @@ void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct 
 		d->at[i] = sq_col_time(st, base + 2 + i);
 	sq_read_notification(st, base + 8, n);
 }
+
+static const struct nd_store_ops sq_ops = {
+	.name = "sqlite",
+	.free = op_free,
+	.conn = op_conn,
+	.abandon_tx = op_abandon_tx,
+	.ping = op_ping,
+	.tenant_ensure = sq_op_tenant_ensure,
+	.tenant_find = sq_op_tenant_find,
+	.tenant_get = sq_op_tenant_get,
+	.tenant_set_zone = sq_op_tenant_set_zone,
+	.key_put = sq_op_key_put,
+	.key_auth = sq_op_key_auth,
+	.key_list = sq_op_key_list,
+	.key_revoke = sq_op_key_revoke,
+	.target_put = sq_op_target_put,
+	.target_get = sq_op_target_get,
+	.target_delete = sq_op_target_delete,
+	.segment_create = sq_op_segment_create,
+	.segment_list = sq_op_segment_list,
+	.segment_get = sq_op_segment_get,
+	.segment_delete = sq_op_segment_delete,
+	.member_put = sq_op_member_put,
+	.member_delete = sq_op_member_delete,
+	.target_segments = sq_op_target_segments,
+	.campaign_put = sq_op_campaign_put,
+	.campaign_get = sq_op_campaign_get,
+	.notification_create = sq_op_notification_create,
+	.notification_get = sq_op_notification_get,
+	.feed = sq_op_feed,
+	.list = sq_op_list,
+	.list_plan = sq_op_list_plan,
+	.delivery_delete = sq_op_delivery_delete,
+	.event_record = sq_op_event_record,
+};

@@ -8,16 +8,19 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
-#include "store/store.h"
+#include "store/backend.h"
 
 #define SQ_STMT_CACHE 64
 
-struct nd_store {
+struct sq_conn;
+
+struct sq_store {
+	struct nd_store base;
 	char *path;
 	bool sync_full;
 	uint64_t serial; /* tells stores apart in thread-local slots */
 	pthread_mutex_t mu;
-	struct nd_store_conn *conns; /* every thread's connection, for closing */
+	struct sq_conn *conns; /* every thread's connection, for closing */
 };
 
 struct sq_stmt_slot {
@@ -25,34 +28,38 @@ struct sq_stmt_slot {
 	sqlite3_stmt *stmt;
 };
 
-struct nd_store_conn {
-	struct nd_store *store;
+struct sq_conn {
+	struct nd_store_conn base;
+	struct sq_store *store;
 	sqlite3 *db;
 	struct sq_stmt_slot cache[SQ_STMT_CACHE];
-	struct nd_store_conn *next;
+	struct sq_conn *next;
 };
 
-enum nd_err nd_sq_open(const char *path, const struct nd_store_opts *opts,
-		       struct nd_store **out, struct nd_error *err);
+static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
+{
+	return (struct sq_conn *)base;
+}
+
 /* Applies the numbered schema files up to the newest; see schema.c. */
-enum nd_err sq_migrate(struct nd_store_conn *c, struct nd_error *err);
+enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err);
 
 /* Maps a SQLite result code to ND_ERR_BUSY (retryable) or ND_ERR_INTERNAL,
  * logging the engine's message; the client never sees it. */
-enum nd_err sq_fail(struct nd_store_conn *c, int rc, const char *what, struct nd_error *err);
+enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error *err);
 
 /* The cached statement for @sql, reset and unbound; NULL (with @err set)
  * only when the SQL does not compile. */
-sqlite3_stmt *sq_prep(struct nd_store_conn *c, const char *sql, struct nd_error *err);
+sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err);
 /* Resets @st after use so it holds no read snapshot. */
 void sq_done(sqlite3_stmt *st);
 /* Steps @st to its first row. ND_OK leaves @st on the row for the caller to
  * read and then sq_done(); no row is ND_ERR_NOT_FOUND with @missing as the
  * detail, and @st is already reset. */
-enum nd_err sq_row(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+enum nd_err sq_row(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 		   const char *missing, struct nd_error *err);
 /* Runs @st that returns no rows. */
-enum nd_err sq_exec_stmt(struct nd_store_conn *c, sqlite3_stmt *st, const char *what,
+enum nd_err sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 			 struct nd_error *err);
 
 void sq_bind_text(sqlite3_stmt *st, int i, const char *s);
@@ -60,22 +67,22 @@ void sq_bind_time(sqlite3_stmt *st, int i, int64_t ms);
 const char *sq_col_text(sqlite3_stmt *st, int i);
 int64_t sq_col_time(sqlite3_stmt *st, int i);
 
-typedef enum nd_err (*sq_tx_fn)(struct nd_store_conn *c, void *arg, struct nd_error *err);
+typedef enum nd_err (*sq_tx_fn)(struct sq_conn *c, void *arg, struct nd_error *err);
 /* Runs @fn inside BEGIN IMMEDIATE .. COMMIT, rolling back on any error and
  * retrying the whole transaction a bounded number of times while the
  * database is busy. */
-enum nd_err sq_tx(struct nd_store_conn *c, sq_tx_fn fn, void *arg, struct nd_error *err);
+enum nd_err sq_tx(struct sq_conn *c, sq_tx_fn fn, void *arg, struct nd_error *err);
 
 /* The internal row id of target @ext in @tenant_id. With @create, a missing
  * target is inserted (inside the caller's transaction); otherwise a missing
  * target is ND_ERR_NOT_FOUND. */
-enum nd_err sq_target_tid(struct nd_store_conn *c, int64_t tenant_id, const char *ext,
+enum nd_err sq_target_tid(struct sq_conn *c, int64_t tenant_id, const char *ext,
 			  bool create, int64_t *tid, struct nd_error *err);
 
 /* ND_OK when the object exists in the tenant, else ND_ERR_NOT_FOUND. */
-enum nd_err sq_segment_exists(struct nd_store_conn *c, int64_t tenant_id, int32_t id,
+enum nd_err sq_segment_exists(struct sq_conn *c, int64_t tenant_id, int32_t id,
 			      struct nd_error *err);
-enum nd_err sq_campaign_exists(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+enum nd_err sq_campaign_exists(struct sq_conn *c, int64_t tenant_id, const char *id,
 			       struct nd_error *err);
 
 /* Columns of a notification (table alias n), as sq_read_notification()
@@ -101,5 +108,72 @@ void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
 void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n);
 /* A 16-byte GUID column as text, "" when it is not one. */
 void sq_col_guid(sqlite3_stmt *st, int i, char out[ND_GUID_LEN + 1]);
+
+/* The operations (store.h has their contracts), one file per query group. */
+enum nd_err sq_op_tenant_ensure(struct nd_store_conn *base, const char *name,
+				   int64_t *tenant_id, struct nd_error *err);
+enum nd_err sq_op_tenant_find(struct nd_store_conn *base, const char *name, int64_t *tenant_id,
+			      struct nd_error *err);
+enum nd_err sq_op_tenant_get(struct nd_store_conn *base, int64_t tenant_id, nd_tenant_cb cb,
+				void *arg, struct nd_error *err);
+enum nd_err sq_op_tenant_set_zone(struct nd_store_conn *base, int64_t tenant_id,
+				     const char *zone, struct nd_error *err);
+enum nd_err sq_op_key_put(struct nd_store_conn *base, int64_t tenant_id,
+			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
+			     const char *target, int64_t created_at, bool reinstate,
+			     struct nd_error *err);
+enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[ND_KEY_HASH_LEN],
+			      struct nd_principal *out, struct nd_error *err);
+enum nd_err sq_op_key_list(struct nd_store_conn *base, int64_t tenant_id, nd_key_cb cb,
+			      void *arg, struct nd_error *err);
+enum nd_err sq_op_key_revoke(struct nd_store_conn *base, int64_t tenant_id, const char *id,
+				struct nd_error *err);
+enum nd_err sq_op_target_put(struct nd_store_conn *base, int64_t tenant_id,
+				struct nd_target *t, bool *created, struct nd_error *err);
+enum nd_err sq_op_target_get(struct nd_store_conn *base, int64_t tenant_id, const char *id,
+				nd_target_cb cb, void *arg, struct nd_error *err);
+enum nd_err sq_op_target_delete(struct nd_store_conn *base, int64_t tenant_id, const char *id,
+				   struct nd_error *err);
+enum nd_err sq_op_segment_create(struct nd_store_conn *base, int64_t tenant_id,
+				    const char *name, int32_t *id, struct nd_error *err);
+enum nd_err sq_op_segment_list(struct nd_store_conn *base, int64_t tenant_id, nd_segment_cb cb,
+				  void *arg, struct nd_error *err);
+enum nd_err sq_op_segment_get(struct nd_store_conn *base, int64_t tenant_id, int32_t id,
+				 nd_segment_cb cb, void *arg, struct nd_error *err);
+enum nd_err sq_op_segment_delete(struct nd_store_conn *base, int64_t tenant_id, int32_t id,
+				    struct nd_error *err);
+enum nd_err sq_op_member_put(struct nd_store_conn *base, int64_t tenant_id, int32_t segment,
+				const char *target, struct nd_error *err);
+enum nd_err sq_op_member_delete(struct nd_store_conn *base, int64_t tenant_id, int32_t segment,
+				   const char *target, struct nd_error *err);
+enum nd_err sq_op_target_segments(struct nd_store_conn *base, int64_t tenant_id,
+				     const char *target, nd_segment_id_cb cb, void *arg,
+				     struct nd_error *err);
+enum nd_err sq_op_campaign_put(struct nd_store_conn *base, int64_t tenant_id,
+				  struct nd_campaign *cp, bool *created, struct nd_error *err);
+enum nd_err sq_op_campaign_get(struct nd_store_conn *base, int64_t tenant_id, const char *id,
+				  nd_campaign_cb cb, void *arg, struct nd_error *err);
+enum nd_err sq_op_notification_create(struct nd_store_conn *base, int64_t tenant_id,
+					 struct nd_notification *n,
+					 const struct nd_recipients *to, int64_t routed_at,
+					 int64_t *deliveries, struct nd_missing_ref *miss,
+					 struct nd_error *err);
+enum nd_err sq_op_notification_get(struct nd_store_conn *base, int64_t tenant_id, int32_t key,
+				      nd_notification_cb cb, void *arg, struct nd_error *err);
+enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
+			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
+			  struct nd_error *err);
+enum nd_err sq_op_event_record(struct nd_store_conn *base, int64_t tenant_id,
+				  const char *target, int32_t key, enum nd_event ev, int64_t at,
+				  struct nd_error *err);
+enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
+			  const struct nd_list_query *q, nd_item_cb cb, void *arg, int64_t *total,
+			  struct nd_error *err);
+enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
+			       const struct nd_list_query *q, nd_plan_cb cb, void *arg,
+			       struct nd_error *err);
+enum nd_err sq_op_delivery_delete(struct nd_store_conn *base, int64_t tenant_id,
+				     const unsigned char guid[16], const char *owner,
+				     struct nd_error *err);
 
 #endif

@@ -4,14 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/time.h"
+#include "util/time.h"
 
 struct tenant_arg {
 	const char *name;
 	int64_t id;
 };
 
-static enum nd_err tenant_ensure_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err tenant_ensure_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	static const char ins[] = "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)"
 				  " ON CONFLICT (name) DO NOTHING";
@@ -35,9 +35,10 @@ static enum nd_err tenant_ensure_tx(struct nd_store_conn *c, void *arg, struct n
 	return rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, "tenant lookup", err);
 }
 
-enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
+enum nd_err sq_op_tenant_ensure(struct nd_store_conn *base, const char *name,
 				   int64_t *tenant_id, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	struct tenant_arg a = {name, 0};
 	enum nd_err e = sq_tx(c, tenant_ensure_tx, &a, err);
 	if (!e)
@@ -45,9 +46,27 @@ enum nd_err nd_store_tenant_ensure(struct nd_store_conn *c, const char *name,
 	return e;
 }
 
-enum nd_err nd_store_tenant_get(struct nd_store_conn *c, int64_t tenant_id, nd_tenant_cb cb,
+enum nd_err sq_op_tenant_find(struct nd_store_conn *base, const char *name, int64_t *tenant_id,
+			      struct nd_error *err)
+{
+	struct sq_conn *c = sq_conn_of(base);
+	static const char sql[] = "SELECT id FROM tenants WHERE name = ?1";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	enum nd_err e = sq_row(c, st, "tenant lookup", "tenant not found", err);
+	if (e)
+		return e;
+	*tenant_id = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	return ND_OK;
+}
+
+enum nd_err sq_op_tenant_get(struct nd_store_conn *base, int64_t tenant_id, nd_tenant_cb cb,
 				void *arg, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	static const char sql[] = "SELECT name, time_zone, deliveries FROM tenants WHERE id = ?1";
 	sqlite3_stmt *st = sq_prep(c, sql, err);
 	if (!st)
@@ -71,7 +90,7 @@ struct zone_arg {
 	const char *zone;
 };
 
-static enum nd_err set_zone_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err set_zone_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	static const char sql[] = "UPDATE tenants SET time_zone = ?2 WHERE id = ?1";
 	struct zone_arg *a = arg;
@@ -83,9 +102,10 @@ static enum nd_err set_zone_tx(struct nd_store_conn *c, void *arg, struct nd_err
 	return sq_exec_stmt(c, st, "tenant zone", err);
 }
 
-enum nd_err nd_store_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_tenant_set_zone(struct nd_store_conn *base, int64_t tenant_id,
 				     const char *zone, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	struct zone_arg a = {tenant_id, zone};
 	return sq_tx(c, set_zone_tx, &a, err);
 }
@@ -99,7 +119,7 @@ struct key_arg {
 	bool reinstate;
 };
 
-static enum nd_err key_put_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err key_put_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	static const char sel[] = "SELECT tenant_id, role FROM api_keys WHERE hash = ?1";
 	static const char ins[] = "INSERT INTO api_keys (hash, id, tenant_id, role, target, created_at)"
@@ -116,8 +136,7 @@ static enum nd_err key_put_tx(struct nd_store_conn *c, void *arg, struct nd_erro
 	sq_done(st);
 	if (rc == SQLITE_ROW) {
 		if (!a->reinstate || !same)
-			return nd_fail(err, ND_ERR_INVALID_PARAM, "key",
-				       "this key is already in use by another tenant or role");
+			return nd_fail(err, ND_ERR_CONFLICT, NULL, "key hash already stored");
 		if (!(st = sq_prep(c, unrevoke, err)))
 			return err->code;
 		sqlite3_bind_blob(st, 1, a->hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
@@ -138,18 +157,20 @@ static enum nd_err key_put_tx(struct nd_store_conn *c, void *arg, struct nd_erro
 	return sq_exec_stmt(c, st, "key insert", err);
 }
 
-enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
+enum nd_err sq_op_key_put(struct nd_store_conn *base, int64_t tenant_id,
 			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
 			     const char *target, int64_t created_at, bool reinstate,
 			     struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	struct key_arg a = {tenant_id, hash, role, target, created_at, reinstate};
 	return sq_tx(c, key_put_tx, &a, err);
 }
 
-enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[ND_KEY_HASH_LEN],
 			      struct nd_principal *out, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	static const char sql[] = "SELECT k.tenant_id, k.role, k.target, k.id, t.time_zone"
 				  " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
 				  " WHERE k.hash = ?1 AND k.revoked_at IS NULL";
@@ -170,13 +191,14 @@ enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[
 	if (rc == SQLITE_ROW)
 		return ND_OK;
 	if (rc == SQLITE_DONE)
-		return nd_fail(err, ND_ERR_UNAUTHORIZED, NULL, "unknown or revoked key");
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "no valid key with this hash");
 	return sq_fail(c, rc, "key lookup", err);
 }
 
-enum nd_err nd_store_key_list(struct nd_store_conn *c, int64_t tenant_id, nd_key_cb cb,
+enum nd_err sq_op_key_list(struct nd_store_conn *base, int64_t tenant_id, nd_key_cb cb,
 			      void *arg, struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	static const char sql[] = "SELECT id, role, target, created_at, revoked_at FROM api_keys"
 				  " WHERE tenant_id = ?1 ORDER BY created_at, id";
 	sqlite3_stmt *st = sq_prep(c, sql, err);
@@ -205,7 +227,7 @@ struct revoke_arg {
 	const char *id;
 };
 
-static enum nd_err key_revoke_tx(struct nd_store_conn *c, void *arg, struct nd_error *err)
+static enum nd_err key_revoke_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?3)"
 				  " WHERE tenant_id = ?1 AND id = ?2";
@@ -222,9 +244,10 @@ static enum nd_err key_revoke_tx(struct nd_store_conn *c, void *arg, struct nd_e
 	return e;
 }
 
-enum nd_err nd_store_key_revoke(struct nd_store_conn *c, int64_t tenant_id, const char *id,
+enum nd_err sq_op_key_revoke(struct nd_store_conn *base, int64_t tenant_id, const char *id,
 				struct nd_error *err)
 {
+	struct sq_conn *c = sq_conn_of(base);
 	struct revoke_arg a = {tenant_id, id};
 	return sq_tx(c, key_revoke_tx, &a, err);
 }

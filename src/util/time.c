@@ -1,5 +1,5 @@
 /* time.c - wall-clock time, ISO-8601 parsing and RFC 3339 formatting. */
-#include "core/time.h"
+#include "util/time.h"
 
 #include <stdio.h>
 #include <string.h>

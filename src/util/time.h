@@ -3,8 +3,8 @@
  *
  * Every time notifd stores or compares is an int64 count of milliseconds
  * since 1970-01-01T00:00:00Z; text forms exist only at the edges. */
-#ifndef ND_CORE_TIME_H
-#define ND_CORE_TIME_H
+#ifndef ND_UTIL_TIME_H
+#define ND_UTIL_TIME_H
 
 #include <stdbool.h>
 #include <stdint.h>

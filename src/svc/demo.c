@@ -1,22 +1,21 @@
 /* demo.c - the demo tenant that `make run` starts with. */
-#include "core/demo.h"
-
-#include "core/svc.h"
-#include "core/time.h"
+#include "svc/svc.h"
+#include "util/time.h"
 
 static int seen(void *arg, const struct nd_target *t)
 {
 	return 0;
 }
 
-enum nd_err nd_demo_seed(struct nd_store_conn *c, bool *seeded, struct nd_error *err)
+enum nd_err nd_svc_demo_seed(struct nd_store_conn *db, bool *seeded, struct nd_error *err)
 {
-	int64_t tenant;
+	struct nd_principal operator;
 	*seeded = false;
-	enum nd_err e = nd_store_tenant_ensure(c, "default", &tenant, err);
+	enum nd_err e = nd_svc_operator(db, "default", &operator, err);
 	if (e)
 		return e;
-	e = nd_store_target_get(c, tenant, "alice", seen, NULL, err);
+	const struct nd_call call = {db, &operator, err}, *c = &call;
+	e = nd_svc_target_get(c, "alice", seen, NULL);
 	if (e != ND_ERR_NOT_FOUND)
 		return e; /* already seeded, or a real failure */
 	e = ND_OK;
@@ -30,17 +29,17 @@ enum nd_err nd_demo_seed(struct nd_store_conn *c, bool *seeded, struct nd_error 
 	};
 	bool created;
 	for (size_t i = 0; !e && i < sizeof people / sizeof people[0]; i++)
-		e = nd_store_target_put(c, tenant, &people[i], &created, err);
+		e = nd_svc_target_put(c, &people[i], &created);
 	int32_t segment;
 	if (!e)
-		e = nd_store_segment_create(c, tenant, "early adopters", &segment, err);
+		e = nd_svc_segment_create(c, "early adopters", &segment);
 	if (!e)
-		e = nd_store_member_put(c, tenant, segment, "alice", err);
+		e = nd_svc_member_put(c, segment, "alice");
 	if (!e)
-		e = nd_store_member_put(c, tenant, segment, "bob", err);
+		e = nd_svc_member_put(c, segment, "bob");
 	struct nd_campaign campaign = {.id = "onboarding", .name = "Onboarding"};
 	if (!e)
-		e = nd_store_campaign_put(c, tenant, &campaign, &created, err);
+		e = nd_svc_campaign_put(c, &campaign, &created);
 	if (e)
 		return e;
 
@@ -68,15 +67,13 @@ enum nd_err nd_demo_seed(struct nd_store_conn *c, bool *seeded, struct nd_error 
 		int64_t deliveries;
 		items[i].n.date_started = items[i].routed_at;
 		items[i].n.date_due = ND_NO_TIME;
-		e = nd_store_notification_create(c, tenant, &items[i].n, &items[i].to,
-						 items[i].routed_at, &deliveries, err);
+		e = nd_svc_notification_create(c, &items[i].n, &items[i].to, &deliveries);
 	}
 	if (!e)
-		e = nd_store_event_record(c, tenant, "alice", items[0].n.key, ND_EV_IMPRESSION,
-					  now - 20 * day, err);
+		e = nd_svc_event_record(c, "alice", items[0].n.key, ND_EV_IMPRESSION,
+					now - 20 * day);
 	if (!e)
-		e = nd_store_event_record(c, tenant, "alice", items[0].n.key, ND_EV_READ,
-					  now - 20 * day, err);
+		e = nd_svc_event_record(c, "alice", items[0].n.key, ND_EV_READ, now - 20 * day);
 	*seeded = !e;
 	return e;
 }

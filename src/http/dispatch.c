@@ -1,0 +1,194 @@
+/* dispatch.c - from a request's head and body to its answer: routing
+ * through the faces' tables, the key, the handler, the reply.
+ *
+ * A request is answered only once MHD has handed over the whole body (the
+ * call where *upload_data_size is 0): queueing a response earlier makes MHD
+ * close the connection, which turns keep-alive off and costs an order of
+ * magnitude in throughput. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ids.h"
+#include "http/internal.h"
+#include "store/store.h"
+#include "util/mem.h"
+
+/* A body over the cap is read and thrown away up to this many bytes, so the
+ * client can read our 413 on a healthy connection; past it the connection
+ * is answered and closed at once. */
+#define DISCARD_MAX (16u << 20)
+
+/* The key from X-Key, else from "Authorization: Bearer K". */
+static const char *request_key(struct MHD_Connection *conn)
+{
+	const char *k = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Key");
+	if (k)
+		return k;
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
+		auth += 7;
+		while (*auth == ' ')
+			auth++;
+		return auth;
+	}
+	return NULL;
+}
+
+static enum nd_err authenticate(struct nd_req *r)
+{
+	const char *key = request_key(r->conn);
+	enum nd_err e = nd_svc_authenticate(r->db, key, key ? strlen(key) : 0, &r->who, &r->err);
+	if (e)
+		return e;
+	r->authed = true;
+	/* The service checks access again on every call; checking here too
+	 * answers 403 before a body is parsed. */
+	unsigned flags = r->match.route->flags;
+	enum nd_access access = (flags & ND_ROUTE_MEMBER_ANY)    ? ND_ACCESS_MEMBER_ANY
+				: (flags & ND_ROUTE_MEMBER_SELF) ? ND_ACCESS_MEMBER_SELF
+								 : ND_ACCESS_ADMIN;
+	return nd_svc_authorize(&r->who, access, nd_req_param(r, "id"), &r->err);
+}
+
+static enum nd_err route(struct nd_req *r)
+{
+	char allow[64];
+	bool known = false;
+	for (size_t i = 0; i < r->srv->nfaces; i++) {
+		const struct nd_face *f = r->srv->faces[i];
+		bool k = false;
+		if (nd_route_find(f->routes, f->nroutes, r->method, r->path, &r->match, &k, allow,
+				  sizeof allow)) {
+			r->face = f;
+			break;
+		}
+		if (k && !known) {
+			known = true;
+			r->face = f;
+			nd_req_add_header(r, "Allow", allow);
+		}
+		/* Errors under a face's own prefix speak that face's dialect. */
+		if (!r->face && f->prefix && strncmp(r->path, f->prefix, strlen(f->prefix)) == 0)
+			r->face = f;
+	}
+	if (r->uri_len > ND_URI_MAX)
+		return nd_fail(&r->err, ND_ERR_URI_TOO_LONG, NULL,
+			       "request target is longer than %d bytes", ND_URI_MAX);
+	if (!r->match.route) {
+		if (known)
+			return nd_fail(&r->err, ND_ERR_METHOD, NULL, "%s is not allowed on %s",
+				       r->method, r->path);
+		return nd_fail(&r->err, ND_ERR_NOT_FOUND, NULL, "no route for %s %s", r->method,
+			       r->path);
+	}
+	for (size_t i = 0; i < r->match.nparams; i++) {
+		size_t n = r->match.param_len[i];
+		r->params[i] = nd_xmalloc(n + 1);
+		if (nd_pct_decode(r->match.param_raw[i], n, r->params[i], false) < 0)
+			return nd_fail(&r->err, ND_ERR_INVALID_PARAM, NULL,
+				       "path segment %zu has a broken percent-encoding", i + 1);
+	}
+	enum nd_err e = nd_store_conn(r->srv->store, &r->db, &r->err);
+	if (e)
+		return e;
+	if (r->too_large)
+		return nd_fail(&r->err, ND_ERR_TOO_LARGE, NULL,
+			       "request body is larger than %zu bytes", r->srv->max_body);
+	if (!(r->match.route->flags & ND_ROUTE_PUBLIC) && (e = authenticate(r)))
+		return e;
+	return r->match.route->handler(r);
+}
+
+static enum MHD_Result send_reply(struct nd_req *r)
+{
+	struct MHD_Response *resp;
+	if (r->stream) {
+		resp = nd_http_stream_response(r);
+	} else {
+		size_t len;
+		char *body = nd_buf_steal(&r->out, &len);
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(body);
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	if (r->content_type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+	for (size_t i = 0; i < ND_MAX_EXTRA_HEADERS && r->hdr_name[i]; i++)
+		MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void answer(struct nd_req *r)
+{
+	enum nd_err e = route(r);
+	if (e) {
+		if (r->err.code != e)
+			nd_fail(&r->err, e, NULL, "%s", nd_err_info(e)->title);
+		nd_reply_error(r);
+	}
+}
+
+static void start_request(struct nd_req *r, struct MHD_Connection *conn, const char *url,
+			  const char *method)
+{
+	r->seen = true;
+	r->method = method;
+	r->path = nd_xstrdup(url);
+	const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+	if (rid && nd_request_id_sane(rid))
+		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+	else
+		nd_request_id_new(r->request_id);
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > r->srv->max_body) {
+		r->too_large = true;
+		r->discarded = strtoull(cl, NULL, 10) > DISCARD_MAX ? DISCARD_MAX : 0;
+	}
+}
+
+enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls)
+{
+	struct nd_req *r = *con_cls;
+	if (!r->seen) {
+		start_request(r, conn, url, method);
+		/* A declared body far beyond the cap is refused before it is read;
+		 * MHD then closes the connection. */
+		if (r->too_large && r->discarded >= DISCARD_MAX) {
+			answer(r);
+			return send_reply(r);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (!r->too_large && r->body.len + n > r->srv->max_body) {
+			r->too_large = true;
+			nd_buf_release(&r->body);
+		}
+		if (!r->too_large) {
+			nd_buf_add(&r->body, upload_data, n);
+			return MHD_YES;
+		}
+		r->discarded += n;
+		if (r->discarded >= DISCARD_MAX && r->status == 0) {
+			answer(r);
+			return send_reply(r);
+		}
+		return MHD_YES;
+	}
+	if (r->status)
+		return MHD_YES; /* already answered while discarding */
+	answer(r);
+	return send_reply(r);
+}

@@ -1,0 +1,40 @@
+/* internal.h - what the HTTP layer's files share: the server's state and
+ * the entry points between listening, dispatch and streaming. */
+#ifndef ND_HTTP_INTERNAL_H
+#define ND_HTTP_INTERNAL_H
+
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+
+#include "http/server.h"
+
+struct nd_server {
+	struct MHD_Daemon *mhd;
+	struct nd_store *store;
+	const struct nd_face *const *faces;
+	size_t nfaces;
+	size_t max_body;
+	int listen_fd;
+	int wake_fd; /* eventfd that tells the acceptor to stop */
+	pthread_t acceptor;
+	char addr[INET6_ADDRSTRLEN + 8];
+	atomic_int inflight;
+};
+
+/* listen.c: binds s->listen_fd to "ADDR:PORT" and fills s->addr. */
+enum nd_err nd_http_bind(struct nd_server *s, const char *listen_spec, struct nd_error *err);
+/* listen.c: the acceptor thread; hands each connection to MHD until
+ * s->wake_fd is signalled. */
+void *nd_http_accept_loop(void *arg);
+
+/* dispatch.c: MHD's access handler. */
+enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				   const char *method, const char *version,
+				   const char *upload_data, size_t *upload_data_size,
+				   void **con_cls);
+
+/* stream.c: a response that pulls r->stream (taken over) for its body. */
+struct MHD_Response *nd_http_stream_response(struct nd_req *r);
+
+#endif
