@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/time.h"
+#include "util/time.h"
 
 #define T_20190824_141522 INT64_C(1566656122000)
 #define T_20190824        INT64_C(1566604800000)

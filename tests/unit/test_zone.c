@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/human.h"
-#include "core/time.h"
+#include "util/time.h"
 #include "core/zone.h"
 
 static int64_t iso(const char *s)
