@@ -3,7 +3,10 @@
  *
  *   notifd [SETTINGS]                       serve
  *   notifd key create --role R [...]        print a new key
- *   notifd demo [SETTINGS]                  seed the demo tenant */
+ *   notifd demo [SETTINGS]                  seed the demo tenant
+ *   notifd export [--tenant NAME] [FILE]    write tenants as JSON lines
+ *   notifd import [FILE]                    load an export */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -30,6 +33,8 @@ static void usage(FILE *f)
 		   "       notifd key create --role admin|member [--target ID] [--tenant NAME] "
 		   "[SETTINGS]\n"
 		   "       notifd demo [SETTINGS]\n"
+		   "       notifd export [--tenant NAME] [FILE] [SETTINGS]\n"
+		   "       notifd import [FILE] [SETTINGS]\n"
 		   "       notifd --help | --version\n\n"
 		   "notifd serves notifications over HTTP: the native /v1 API, the NP6 target\n"
 		   "API (/targets/...) and the Brightidea API3 notification object\n"
@@ -49,6 +54,10 @@ static void usage(FILE *f)
 	}
 	fprintf(f, "\nkey create prints the new key on standard output; only its hash is "
 		   "stored.\nThe tenant (default \"default\") is created on first mention.\n"
+		   "export writes one tenant (--tenant) or all as JSON lines to FILE or standard\n"
+		   "output; import loads such a file (or standard input) into the database that\n"
+		   "--db names, SQLite or PostgreSQL, in one transaction. A tenant that already\n"
+		   "exists there is refused.\n"
 		   "SIGTERM or SIGINT stop serving after in-flight requests finish.\n");
 }
 
@@ -73,8 +82,9 @@ static int usage_error(const char *fmt, ...)
 
 /* Subcommand options that are not settings. */
 struct cli {
-	const char *cmd; /* "serve", "key create", "demo" */
+	const char *cmd; /* "serve", "key create", "demo", "export", "import" */
 	const char *role, *target, *tenant;
+	const char *file; /* export, import: "-" or absent for the standard streams */
 	const char *flag_name[32];
 	const char *flag_value[32];
 	size_t nflags;
@@ -90,10 +100,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			return usage_error("unknown key command \"%s\"", i + 1 < argc ? argv[i + 1] : "");
 		cli->cmd = "key create";
 		i += 2;
-	} else if (i < argc && strcmp(argv[i], "demo") == 0) {
-		cli->cmd = "demo";
+	} else if (i < argc && (strcmp(argv[i], "demo") == 0 || strcmp(argv[i], "export") == 0 ||
+				strcmp(argv[i], "import") == 0)) {
+		cli->cmd = argv[i];
 		i++;
 	}
+	bool takes_file = strcmp(cli->cmd, "export") == 0 || strcmp(cli->cmd, "import") == 0;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -104,14 +116,20 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			printf("notifd %s\n", ND_VERSION);
 			exit(0);
 		}
-		if (strncmp(a, "--", 2) != 0)
-			return usage_error("unexpected argument \"%s\"", a);
+		if (strncmp(a, "--", 2) != 0 || strcmp(a, "-") == 0) {
+			if (!takes_file || cli->file)
+				return usage_error("unexpected argument \"%s\"", a);
+			cli->file = a;
+			continue;
+		}
 		const char *eq = strchr(a, '=');
 		const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
 		if (!value)
 			return usage_error("%s needs a value", a);
 		size_t n = eq ? (size_t)(eq - a) : strlen(a);
 		const char **slot = NULL;
+		if (strcmp(cli->cmd, "export") == 0 && n == 8 && strncmp(a, "--tenant", n) == 0)
+			slot = &cli->tenant;
 		if (strcmp(cli->cmd, "key create") == 0) {
 			if (n == 6 && strncmp(a, "--role", n) == 0)
 				slot = &cli->role;
@@ -178,6 +196,44 @@ static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
 	return 0;
 }
 
+static int cmd_export(const struct cli *cli, struct nd_store_conn *c)
+{
+	struct nd_error err = {0};
+	bool to_file = cli->file && strcmp(cli->file, "-") != 0;
+	FILE *out = to_file ? fopen(cli->file, "w") : stdout;
+	if (!out) {
+		fprintf(stderr, "notifd: cannot write %s: %s\n", cli->file, strerror(errno));
+		return 1;
+	}
+	size_t n;
+	enum nd_err e = nd_svc_export(c, cli->tenant, out, &n, &err);
+	if (to_file && fclose(out) != 0 && !e)
+		e = nd_fail(&err, ND_ERR_INTERNAL, NULL, "cannot write %s", cli->file);
+	if (e)
+		return die(err.detail);
+	fprintf(stderr, "notifd: exported %zu records\n", n);
+	return 0;
+}
+
+static int cmd_import(const struct cli *cli, struct nd_store_conn *c)
+{
+	struct nd_error err = {0};
+	bool from_file = cli->file && strcmp(cli->file, "-") != 0;
+	FILE *in = from_file ? fopen(cli->file, "r") : stdin;
+	if (!in) {
+		fprintf(stderr, "notifd: cannot read %s: %s\n", cli->file, strerror(errno));
+		return 1;
+	}
+	size_t n;
+	enum nd_err e = nd_svc_import(c, in, &n, &err);
+	if (from_file)
+		fclose(in);
+	if (e)
+		return die(err.detail);
+	fprintf(stderr, "notifd: imported %zu records\n", n);
+	return 0;
+}
+
 static int serve(const struct nd_config *cfg, struct nd_store *store)
 {
 	struct nd_error err = {0};
@@ -241,12 +297,18 @@ int main(int argc, char **argv)
 		rc = die(err.detail);
 		goto out;
 	}
-	if (cfg.admin_key && nd_svc_admin_key_ensure(c, cfg.admin_key, &err)) {
+	/* export and import move data as it is: they make no key. */
+	bool moving = strcmp(cli.cmd, "export") == 0 || strcmp(cli.cmd, "import") == 0;
+	if (cfg.admin_key && !moving && nd_svc_admin_key_ensure(c, cfg.admin_key, &err)) {
 		rc = die(err.detail);
 		goto out;
 	}
 	if (strcmp(cli.cmd, "key create") == 0) {
 		rc = cmd_key_create(&cli, c);
+	} else if (strcmp(cli.cmd, "export") == 0) {
+		rc = cmd_export(&cli, c);
+	} else if (strcmp(cli.cmd, "import") == 0) {
+		rc = cmd_import(&cli, c);
 	} else if (strcmp(cli.cmd, "demo") == 0) {
 		bool seeded;
 		if (nd_svc_demo_seed(c, &seeded, &err))

@@ -187,4 +187,62 @@ struct nd_item {
 
 typedef int (*nd_item_cb)(void *arg, const struct nd_item *it);
 
+/* --- moving a tenant between stores --- */
+
+/* One row of an export, in store terms. Records come tenant by tenant, each
+ * tenant first and then its keys, targets, segments, memberships,
+ * campaigns, notifications and deliveries, so a load can resolve every
+ * reference from what it has already seen. Counters (live deliveries,
+ * segment members) are not records: a load recomputes them. */
+enum nd_record_kind {
+	ND_REC_TENANT,
+	ND_REC_KEY,
+	ND_REC_TARGET,
+	ND_REC_SEGMENT,
+	ND_REC_MEMBERSHIP,
+	ND_REC_CAMPAIGN,
+	ND_REC_NOTIFICATION,
+	ND_REC_DELIVERY,
+	ND_REC__COUNT
+};
+
+struct nd_record {
+	enum nd_record_kind kind;
+	const char *tenant; /* the tenant's name, on every record */
+	union {
+		struct {
+			const char *time_zone;
+			int64_t next_notification_key, next_segment_id, created_at;
+		} tenant;
+		struct {
+			unsigned char hash[ND_KEY_HASH_LEN];
+			enum nd_role role;
+			const char *target;
+			int64_t created_at, revoked_at;
+		} key;
+		struct nd_target target;
+		struct {
+			int32_t id;
+			const char *name;
+			int64_t created_at;
+		} segment;
+		struct {
+			int32_t segment;
+			const char *target;
+			int64_t created_at;
+		} membership;
+		struct nd_campaign campaign;
+		struct nd_notification notification;
+		struct {
+			const char *target;
+			int32_t key;
+			unsigned char guid[16];
+			int64_t routed_at, updated_at, deleted_at;
+			int64_t at[ND_EV__COUNT];
+		} delivery;
+	} u;
+};
+
+typedef int (*nd_record_cb)(void *arg, const struct nd_record *rec);
+
 #endif

@@ -87,6 +87,13 @@ struct nd_store_ops {
 				       struct nd_error *err);
 	enum nd_err (*event_record)(struct nd_store_conn *c, int64_t tenant_id, const char *target,
 				    int32_t key, enum nd_event ev, int64_t at, struct nd_error *err);
+
+	enum nd_err (*dump)(struct nd_store_conn *c, const char *tenant, nd_record_cb cb, void *arg,
+			    struct nd_error *err);
+	enum nd_err (*load_begin)(struct nd_store_conn *c, struct nd_error *err);
+	enum nd_err (*load)(struct nd_store_conn *c, const struct nd_record *rec,
+			    struct nd_error *err);
+	enum nd_err (*load_end)(struct nd_store_conn *c, bool commit, struct nd_error *err);
 };
 
 struct nd_store {

@@ -242,3 +242,25 @@ enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
 {
 	return c->ops->event_record(c, tenant_id, target, key, ev, at, err);
 }
+
+enum nd_err nd_store_dump(struct nd_store_conn *c, const char *tenant, nd_record_cb cb,
+			  void *arg, struct nd_error *err)
+{
+	return c->ops->dump(c, tenant, cb, arg, err);
+}
+
+enum nd_err nd_store_load_begin(struct nd_store_conn *c, struct nd_error *err)
+{
+	return c->ops->load_begin(c, err);
+}
+
+enum nd_err nd_store_load(struct nd_store_conn *c, const struct nd_record *rec,
+			  struct nd_error *err)
+{
+	return c->ops->load(c, rec, err);
+}
+
+enum nd_err nd_store_load_end(struct nd_store_conn *c, bool commit, struct nd_error *err)
+{
+	return c->ops->load_end(c, commit, err);
+}

@@ -177,4 +177,23 @@ enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
 				  const char *target, int32_t key, enum nd_event ev, int64_t at,
 				  struct nd_error *err);
 
+/* --- moving tenants between stores --- */
+
+/* Streams every record (core/model.h) of tenant @tenant, or of every
+ * tenant when NULL, from one consistent snapshot, with constant memory.
+ * ND_ERR_NOT_FOUND when @tenant does not exist. */
+enum nd_err nd_store_dump(struct nd_store_conn *c, const char *tenant, nd_record_cb cb,
+			  void *arg, struct nd_error *err);
+/* Loads records in one transaction: load_begin, then load for each record
+ * in the order dump produces them, then load_end, which recomputes the
+ * loaded tenants' counters and commits (or, with !@commit, rolls back).
+ * A tenant that already exists, or a key hash already stored, is
+ * ND_ERR_CONFLICT; a record whose tenant, target, segment or notification
+ * was not loaded before it is ND_ERR_NOT_FOUND. After an error only
+ * load_end(c, false) is valid. */
+enum nd_err nd_store_load_begin(struct nd_store_conn *c, struct nd_error *err);
+enum nd_err nd_store_load(struct nd_store_conn *c, const struct nd_record *rec,
+			  struct nd_error *err);
+enum nd_err nd_store_load_end(struct nd_store_conn *c, bool commit, struct nd_error *err);
+
 #endif

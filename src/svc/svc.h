@@ -13,6 +13,8 @@
 #ifndef ND_SVC_SVC_H
 #define ND_SVC_SVC_H
 
+#include <stdio.h>
+
 #include "core/model.h"
 
 struct nd_store_conn;
@@ -120,6 +122,18 @@ enum nd_err nd_svc_ping(struct nd_store_conn *db, struct nd_error *err);
 
 const char *nd_event_name(enum nd_event ev);
 bool nd_event_parse(const char *s, enum nd_event *out);
+
+/* --- moving tenants between stores (svc/dump.c) --- */
+
+/* Writes tenant @tenant (NULL: every tenant) to @out as JSON lines, with
+ * constant memory; progress goes to standard error when it is a terminal.
+ * *@records counts the lines after the header. */
+enum nd_err nd_svc_export(struct nd_store_conn *db, const char *tenant, FILE *out,
+			  size_t *records, struct nd_error *err);
+/* Loads an export from @in in one transaction: everything or, on the first
+ * bad line or clash with existing data, nothing (the error names the line). */
+enum nd_err nd_svc_import(struct nd_store_conn *db, FILE *in, size_t *records,
+			  struct nd_error *err);
 
 /* Seeds tenant "default" with a few targets, a segment, a campaign and
  * notifications, once: *@seeded is false when the demo data was there. */

@@ -96,6 +96,7 @@ static void conn_close(struct sq_conn *c)
 {
 	for (size_t i = 0; i < SQ_STMT_CACHE; i++)
 		sqlite3_finalize(c->cache[i].stmt);
+	free(c->load_tenant_name);
 	sqlite3_close_v2(c->db);
 	free(c);
 }
@@ -410,4 +411,8 @@ static const struct nd_store_ops sq_ops = {
 	.list_plan = sq_op_list_plan,
 	.delivery_delete = sq_op_delivery_delete,
 	.event_record = sq_op_event_record,
+	.dump = sq_op_dump,
+	.load_begin = sq_op_load_begin,
+	.load = sq_op_load,
+	.load_end = sq_op_load_end,
 };

@@ -10,7 +10,7 @@
 
 #include "store/backend.h"
 
-#define SQ_STMT_CACHE 64
+#define SQ_STMT_CACHE 128
 
 struct sq_conn;
 
@@ -34,6 +34,9 @@ struct sq_conn {
 	sqlite3 *db;
 	struct sq_stmt_slot cache[SQ_STMT_CACHE];
 	struct sq_conn *next;
+	/* While loading (dump.c): the tenant whose records are arriving. */
+	int64_t load_tenant;
+	char *load_tenant_name;
 };
 
 static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
@@ -175,5 +178,11 @@ enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
 enum nd_err sq_op_delivery_delete(struct nd_store_conn *base, int64_t tenant_id,
 				     const unsigned char guid[16], const char *owner,
 				     struct nd_error *err);
+enum nd_err sq_op_dump(struct nd_store_conn *base, const char *tenant, nd_record_cb cb,
+		       void *arg, struct nd_error *err);
+enum nd_err sq_op_load_begin(struct nd_store_conn *base, struct nd_error *err);
+enum nd_err sq_op_load(struct nd_store_conn *base, const struct nd_record *rec,
+		       struct nd_error *err);
+enum nd_err sq_op_load_end(struct nd_store_conn *base, bool commit, struct nd_error *err);
 
 #endif
