@@ -262,7 +262,9 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	nd_buf_puts(&b, ",\"event\":\"listening\",\"addr\":");
 	nd_buf_json_str(&b, nd_server_addr(srv));
 	nd_buf_puts(&b, ",\"db\":");
-	nd_buf_json_str(&b, cfg->db);
+	char db[512];
+	nd_store_redact(cfg->db, db, sizeof db);
+	nd_buf_json_str(&b, db);
 	nd_buf_puts(&b, ",\"version\":\"" ND_VERSION "\"");
 	nd_log_emit(&b);
 

@@ -11,7 +11,8 @@
 
 const struct nd_setting nd_settings[] = {
 	{"listen", "ADDR:PORT to serve on (default 127.0.0.1:8080; port 0 picks a free port)"},
-	{"db", "SQLite database file (default var/notifd.db)"},
+	{"db", "SQLite database file (default var/notifd.db), or a PostgreSQL URI\n"
+	       "                                          (postgres://...) or libpq keyword string"},
 	{"config", "config file of \"name = value\" lines"},
 	{"admin_key", "make sure this key exists as an admin key of tenant \"default\""},
 	{"threads", "HTTP worker threads (default: one per core)"},

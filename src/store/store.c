@@ -6,7 +6,10 @@
  * a SQLite file. */
 #include "store/backend.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "util/buf.h"
 
 bool nd_store_is_postgres(const char *uri)
 {
@@ -25,6 +28,39 @@ bool nd_store_is_postgres(const char *uri)
 		if (strncmp(uri, words[i], strlen(words[i])) == 0)
 			return true;
 	return false;
+}
+
+void nd_store_redact(const char *uri, char *out, size_t n)
+{
+	if (!nd_store_is_postgres(uri)) {
+		snprintf(out, n, "%s", uri);
+		return;
+	}
+	struct nd_buf b = ND_BUF_INIT;
+	const char *p = uri;
+	/* URI form: scheme://user:PASSWORD@host... */
+	const char *auth = strstr(p, "://");
+	if (auth) {
+		auth += 3;
+		const char *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+		if (at && colon && colon < at) {
+			nd_buf_add(&b, p, (size_t)(colon + 1 - p));
+			nd_buf_puts(&b, "***");
+			p = at;
+		}
+	}
+	/* Keyword form, and URI query parameters: password=VALUE. */
+	const char *pw;
+	while ((pw = strstr(p, "password=")) != NULL) {
+		pw += 9;
+		nd_buf_add(&b, p, (size_t)(pw - p));
+		nd_buf_puts(&b, "***");
+		size_t len = *pw == '\'' ? strcspn(pw + 1, "'") + 2 : strcspn(pw, " &");
+		p = pw + (len > strlen(pw) ? strlen(pw) : len);
+	}
+	nd_buf_puts(&b, p);
+	snprintf(out, n, "%s", nd_buf_str(&b));
+	nd_buf_release(&b);
 }
 
 enum nd_err nd_store_open(const char *uri, const struct nd_store_opts *opts,

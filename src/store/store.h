@@ -40,6 +40,10 @@ struct nd_store_opts {
  * "postgresql://..." or a libpq keyword string ("host=... dbname=..."). */
 bool nd_store_is_postgres(const char *uri);
 
+/* Copies @uri into @out (@n bytes) with any password replaced by "***",
+ * for logs and messages. */
+void nd_store_redact(const char *uri, char *out, size_t n);
+
 /* Opens the store at @uri, creating and migrating its schema. Fails with a
  * message naming the location (never a password) when it is unusable. */
 enum nd_err nd_store_open(const char *uri, const struct nd_store_opts *opts,
