@@ -9,11 +9,14 @@
 BUILD    := build
 ASAN     := build-asan
 MESON    := meson
-# The Debian packages the build, the tests and `make run` need.
+# The Debian packages the build, the tests and `make run` need. psql
+# (postgresql-client) creates the PostgreSQL leg's databases; the server
+# itself (postgresql) is installed by tests/pg/pg_server.py only when its
+# binaries are missing.
 PKGS     := meson ninja-build pkg-config gcc libc6-dev \
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev uuid-dev \
-            libicu-dev \
-            libcmocka-dev python3 curl
+            libicu-dev libpq-dev \
+            libcmocka-dev python3 curl postgresql-client
 
 .PHONY: all deps build asan run check unit e2e bench clean
 

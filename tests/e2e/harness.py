@@ -1,8 +1,21 @@
 """End-to-end harness for notifd: runs the real binary, talks HTTP to it.
 
 Python 3 standard library only.
+
+Two backends. By default every Daemon gets a SQLite file in its work
+directory. With NOTIFD_TEST_BACKEND=postgres, every Daemon whose `db` was
+not given gets a fresh, empty PostgreSQL database instead (created when the
+daemon first needs it, dropped by Daemon.cleanup() / DaemonTestCase), on
+the server whose admin conninfo is in NOTIFD_TEST_PG (tests/pg/pg_server.py
+sets it). Without NOTIFD_TEST_PG the harness starts a private throw-away
+server on import, and exits 77 with a loud message when it cannot.
+
+Tests that are genuinely about the SQLite file say so with
+@sqlite_only("why"); tests that need extra databases use new_db()/drop_db(),
+and db_initialized() instead of os.path.exists(db).
 """
 
+import atexit
 import collections
 import datetime
 import http.client
@@ -13,6 +26,7 @@ import re
 import secrets
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,6 +35,9 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+
+sys.path.insert(0, os.path.join(REPO, "tests", "pg"))
+import pg_server  # noqa: E402  (tests/pg, standard library only)
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
@@ -35,6 +52,101 @@ TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
 # Sentinel: "use the daemon's admin key".
 ADMIN = object()
+
+
+SKIP_EXIT = 77  # meson: skipped
+
+
+def _backend():
+    b = os.environ.get("NOTIFD_TEST_BACKEND") or "sqlite"
+    if b not in ("sqlite", "postgres"):
+        raise RuntimeError("NOTIFD_TEST_BACKEND=%r: expected sqlite or postgres" % b)
+    return b
+
+
+# "sqlite" or "postgres": the store every Daemon of this run uses by default.
+BACKEND = _backend()
+
+_pg = None
+
+
+def pg():
+    """The PostgreSQL server of this run (a pg_server.Server); postgres leg only.
+
+    The server in NOTIFD_TEST_PG when set (shared: never stopped here; the
+    databases this process created are dropped at exit), else a private one
+    started now and removed at exit."""
+    global _pg
+    if BACKEND != "postgres":
+        raise RuntimeError("pg() called on the %s leg" % BACKEND)
+    if _pg is None:
+        if os.environ.get("NOTIFD_TEST_PG"):
+            _pg = pg_server.attach()
+        else:
+            _pg = pg_server.start()
+        atexit.register(_pg.stop)
+    return _pg
+
+
+if BACKEND == "postgres":
+    try:
+        pg()
+    except pg_server.Skip as e:
+        sys.stderr.write(pg_server.skip_banner(str(e), " ".join(sys.argv)))
+        sys.exit(SKIP_EXIT)
+
+
+def sqlite_only(reason):
+    """Decorator (test method or class): skipped on the PostgreSQL leg.
+
+    Only for tests that are genuinely about the SQLite file; `reason` must
+    say why the test has no PostgreSQL meaning."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("sqlite_only needs a reason")
+    return unittest.skipUnless(BACKEND == "sqlite", "SQLite only: " + reason)
+
+
+def new_db(workdir, name="notifd.db"):
+    """A database nobody has used yet, as a --db value.
+
+    SQLite: the path workdir/name (the file does not exist). PostgreSQL: the
+    conninfo of a new empty database (its name is derived from `name`);
+    drop it with drop_db()."""
+    if BACKEND == "sqlite":
+        return os.path.join(workdir, name)
+    return pg().create_database("nd_" + os.path.splitext(os.path.basename(name))[0])
+
+
+def drop_db(db):
+    """Drops a database made by new_db() (PostgreSQL; SQLite files go with
+    their directory)."""
+    if BACKEND == "postgres" and db and pg_server.is_conninfo(db):
+        pg().drop_database(db)
+
+
+def db_initialized(db):
+    """Whether notifd has created its schema in db: the SQLite file exists,
+    or the PostgreSQL database holds any table (no table name is assumed)."""
+    if BACKEND == "postgres" and pg_server.is_conninfo(db):
+        return pg().has_user_tables(pg_server.conninfo_dbname(db))
+    return os.path.exists(db)
+
+
+def main():
+    """unittest.main() for a suite file, except that a run in which tests
+    were found but every one was skipped exits 77 (meson: SKIP), so a leg
+    that did not run never counts as passed."""
+    prog = unittest.main(exit=False)
+    r = prog.result
+    # class-level skips (setUpClass raising SkipTest) are not counted in testsRun
+    method_skips = sum(1 for t, _ in r.skipped if isinstance(t, unittest.TestCase))
+    if r.wasSuccessful() and r.skipped and r.testsRun - method_skips == 0:
+        sys.stderr.write("\n*** %s: every test was SKIPPED (%s leg); reporting skip (exit %d)\n"
+                         % (os.path.basename(sys.argv[0]), BACKEND, SKIP_EXIT))
+        for _, why in r.skipped[:5]:
+            sys.stderr.write("***   %s\n" % why)
+        sys.exit(SKIP_EXIT)
+    sys.exit(0 if r.wasSuccessful() else 1)
 
 
 def notifd_bin():
@@ -94,7 +206,8 @@ class Daemon:
         self.workdir = workdir
         self.binary = binary or notifd_bin()
         self.admin_key = admin_key if admin_key is not None else random_key("e2e_admin_")
-        self.db = db or os.path.join(workdir, "notifd.db")
+        self._db = db or None
+        self._owned_db = None  # a PostgreSQL database this Daemon created (cleanup() drops it)
         self.listen = listen
         self.extra_args = list(extra_args)
         self.env = dict(env or {})
@@ -107,6 +220,31 @@ class Daemon:
         self.stdout_lines = []
         self._lock = threading.Lock()
         self._threads = []
+
+    @property
+    def db(self):
+        """The --db value: the given one, else workdir/notifd.db (SQLite) or a
+        fresh PostgreSQL database, created on first use."""
+        if self._db is None:
+            if BACKEND == "postgres":
+                self._db = self._owned_db = pg().create_database("nd")
+            else:
+                self._db = os.path.join(self.workdir, "notifd.db")
+        return self._db
+
+    @db.setter
+    def db(self, value):
+        self._db = value
+
+    def cleanup(self):
+        """Kills the process if it still runs and drops the PostgreSQL
+        database this Daemon created, if any. Idempotent."""
+        try:
+            self.kill()
+        finally:
+            owned, self._owned_db = self._owned_db, None
+            if owned:
+                drop_db(owned)
 
     # -- process control -------------------------------------------------
 
@@ -340,7 +478,10 @@ class DaemonTestCase(unittest.TestCase):
         try:
             cls.daemon.start()
         except BaseException:
-            cls._tmp.cleanup()
+            try:
+                cls.daemon.cleanup()
+            finally:
+                cls._tmp.cleanup()
             raise
 
     @classmethod
@@ -348,7 +489,10 @@ class DaemonTestCase(unittest.TestCase):
         try:
             rc = cls.daemon.stop() if cls.daemon.proc is not None else 0
         finally:
-            cls._tmp.cleanup()
+            try:
+                cls.daemon.cleanup()
+            finally:
+                cls._tmp.cleanup()
         super().tearDownClass()
         if rc != 0:
             raise AssertionError("notifd exited with code %r on SIGTERM (expected 0)" % rc)

@@ -19,7 +19,7 @@ import unittest
 import urllib.parse
 import zoneinfo
 
-from harness import DaemonTestCase, GUID_RE, enc
+from harness import DaemonTestCase, GUID_RE, enc, main
 
 UTC = datetime.timezone.utc
 
@@ -1417,4 +1417,4 @@ class TestOne404(Api3Case):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

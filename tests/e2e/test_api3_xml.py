@@ -8,6 +8,7 @@ import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
 
+from harness import main
 from test_api3 import Api3Case, NOT_FOUND, OBJ_FIELDS, MEMBER_FIELDS, UNREAD, READ, \
     VENDOR_STARTED
 
@@ -300,4 +301,4 @@ class TestXmlErrors(XmlCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -4,7 +4,7 @@ tenant isolation."""
 import re
 import unittest
 
-from harness import DaemonTestCase, enc
+from harness import DaemonTestCase, enc, main
 
 
 def normalized(body, ident):
@@ -317,4 +317,4 @@ class TestTenantIsolation(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

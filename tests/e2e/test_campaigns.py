@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import DaemonTestCase, enc
+from harness import DaemonTestCase, enc, main
 
 
 class TestCampaigns(DaemonTestCase):
@@ -83,4 +83,4 @@ class TestCampaigns(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

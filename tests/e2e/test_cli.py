@@ -1,5 +1,9 @@
 """CLI: flags, env, config file precedence, --help/--version, bad values,
-`key create`, signals, restart persistence."""
+`key create`, signals, restart persistence.
+
+Runs on both backends: every database a test names comes from new_db() (a
+file path on SQLite, a fresh PostgreSQL database on the postgres leg), and
+"notifd used this db" is checked with db_initialized()."""
 
 import os
 import signal
@@ -8,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, random_key, run_cli
+from harness import Daemon, db_initialized, drop_db, main, new_db, random_key, run_cli, sqlite_only
 
 
 class CliTestCase(unittest.TestCase):
@@ -22,10 +26,16 @@ class CliTestCase(unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
+    def new_db(self, name):
+        """A fresh --db value (SQLite: self.path(name)), dropped after the test."""
+        db = new_db(self.tmp, name)
+        self.addCleanup(drop_db, db)
+        return db
+
     def start(self, **kw):
         d = Daemon(self.tmp, **kw)
+        self.addCleanup(d.cleanup)
         d.start()
-        self.addCleanup(d.kill)
         return d
 
     def stop_ok(self, d, sig=signal.SIGTERM):
@@ -75,7 +85,7 @@ class TestHelpVersion(CliTestCase):
 
 class TestBadValues(CliTestCase):
     def args(self, **over):
-        a = {"--listen": "127.0.0.1:0", "--db": self.path("x.db"),
+        a = {"--listen": "127.0.0.1:0", "--db": self.new_db("x.db"),
              "--admin-key": random_key()}
         a.update(over)
         out = []
@@ -92,10 +102,12 @@ class TestBadValues(CliTestCase):
         self.assertOneLineError(cp, "listen")
 
     def test_listen_nonsense_from_env(self):
-        cp = run_cli(["--db", self.path("x.db"), "--admin-key", random_key()],
+        cp = run_cli(["--db", self.new_db("x.db"), "--admin-key", random_key()],
                      env={"NOTIFD_LISTEN": "nonsense"})
         self.assertOneLineError(cp, "listen")
 
+    @sqlite_only("the --db value is a file path in a directory that does not exist; "
+                 "a PostgreSQL conninfo names no file")
     def test_db_in_missing_directory(self):
         bad = self.path("nonexistent-dir", "x.db")
         cp = run_cli(self.args(**{"--db": bad}))
@@ -116,12 +128,12 @@ class TestBadValues(CliTestCase):
 
 class TestPrecedence(CliTestCase):
     def test_env_only(self):
-        db, key = self.path("env.db"), random_key()
+        db, key = self.new_db("env.db"), random_key()
         d = self.start(use_flags=False, db=db, admin_key=key,
                        env={"NOTIFD_LISTEN": "127.0.0.1:0", "NOTIFD_DB": db,
                             "NOTIFD_ADMIN_KEY": key})
         self.assertKeyWorks(d, key)
-        self.assertTrue(os.path.exists(db))
+        self.assertTrue(db_initialized(db))
         self.stop_ok(d)
 
     def config_text(self, listen, db, key, max_body=None, extra=""):
@@ -138,11 +150,11 @@ class TestPrecedence(CliTestCase):
         return text + extra
 
     def test_config_only_via_env(self):
-        db, key = self.path("cfg.db"), random_key()
+        db, key = self.new_db("cfg.db"), random_key()
         cfg = self.write_config("notifd.conf", self.config_text("127.0.0.1:0", db, key, 1000))
         d = self.start(use_flags=False, db=db, admin_key=key, env={"NOTIFD_CONFIG": cfg})
         self.assertKeyWorks(d, key)
-        self.assertTrue(os.path.exists(db))
+        self.assertTrue(db_initialized(db))
         # max_body from the config file
         r = d.request("PUT", "/v1/targets/big", {"profile": "x" * 1500})
         self.assertEqual(r.status, 413, r.body)
@@ -151,16 +163,16 @@ class TestPrecedence(CliTestCase):
         self.stop_ok(d)
 
     def test_config_via_flag(self):
-        db, key = self.path("cfg.db"), random_key()
+        db, key = self.new_db("cfg.db"), random_key()
         cfg = self.write_config("notifd.conf", self.config_text("127.0.0.1:0", db, key))
         d = self.start(use_flags=False, db=db, admin_key=key, extra_args=["--config", cfg])
         self.assertKeyWorks(d, key)
-        self.assertTrue(os.path.exists(db))
+        self.assertTrue(db_initialized(db))
         self.stop_ok(d)
 
     def test_flags_beat_env(self):
         busy = self.busy_port()
-        db_env, db_flag = self.path("env.db"), self.path("flag.db")
+        db_env, db_flag = self.new_db("env.db"), self.new_db("flag.db")
         key_env, key_flag = random_key(), random_key()
         d = self.start(listen="127.0.0.1:0", db=db_flag, admin_key=key_flag,
                        env={"NOTIFD_LISTEN": "127.0.0.1:%d" % busy, "NOTIFD_DB": db_env,
@@ -168,13 +180,13 @@ class TestPrecedence(CliTestCase):
         self.assertNotEqual(d.port, busy)
         self.assertKeyWorks(d, key_flag)
         self.assertKeyWorks(d, key_env, works=False)
-        self.assertTrue(os.path.exists(db_flag))
-        self.assertFalse(os.path.exists(db_env))
+        self.assertTrue(db_initialized(db_flag))
+        self.assertFalse(db_initialized(db_env))
         self.stop_ok(d)
 
     def test_env_beats_config(self):
         busy = self.busy_port()
-        db_cfg, db_env = self.path("cfg.db"), self.path("env.db")
+        db_cfg, db_env = self.new_db("cfg.db"), self.new_db("env.db")
         key_cfg, key_env = random_key(), random_key()
         cfg = self.write_config("notifd.conf", self.config_text(
             "127.0.0.1:%d" % busy, db_cfg, key_cfg, max_body=1000))
@@ -184,8 +196,8 @@ class TestPrecedence(CliTestCase):
         self.assertNotEqual(d.port, busy)
         self.assertKeyWorks(d, key_env)
         self.assertKeyWorks(d, key_cfg, works=False)
-        self.assertTrue(os.path.exists(db_env))
-        self.assertFalse(os.path.exists(db_cfg))
+        self.assertTrue(db_initialized(db_env))
+        self.assertFalse(db_initialized(db_cfg))
         # a setting only the config file gives still applies
         r = d.request("PUT", "/v1/targets/big", {"profile": "x" * 1500})
         self.assertEqual(r.status, 413, r.body)
@@ -193,7 +205,7 @@ class TestPrecedence(CliTestCase):
 
     def test_flags_beat_config(self):
         busy = self.busy_port()
-        db_cfg, db_flag = self.path("cfg.db"), self.path("flag.db")
+        db_cfg, db_flag = self.new_db("cfg.db"), self.new_db("flag.db")
         key_cfg, key_flag = random_key(), random_key()
         cfg = self.write_config("notifd.conf", self.config_text(
             "127.0.0.1:%d" % busy, db_cfg, key_cfg, max_body=100))
@@ -202,8 +214,8 @@ class TestPrecedence(CliTestCase):
         self.assertNotEqual(d.port, busy)
         self.assertKeyWorks(d, key_flag)
         self.assertKeyWorks(d, key_cfg, works=False)
-        self.assertTrue(os.path.exists(db_flag))
-        self.assertFalse(os.path.exists(db_cfg))
+        self.assertTrue(db_initialized(db_flag))
+        self.assertFalse(db_initialized(db_cfg))
         r = d.request("PUT", "/v1/targets/mid", {"profile": "x" * 2000})
         self.assertEqual(r.status, 201, r.body)
         r = d.request("PUT", "/v1/targets/big", {"profile": "x" * 2000, "name": "y" * 200,
@@ -262,7 +274,7 @@ class TestKeyCreate(CliTestCase):
         self.stop_ok(d)
 
     def test_bad_role(self):
-        cp = run_cli(["key", "create", "--role", "root", "--db", self.path("k.db")])
+        cp = run_cli(["key", "create", "--role", "root", "--db", self.new_db("k.db")])
         self.assertNotEqual(cp.returncode, 0)
         self.assertEqual(cp.stdout, "")
 
@@ -322,7 +334,7 @@ class TestSignals(CliTestCase):
 class TestDemo(CliTestCase):
     def test_demo_seeds_once(self):
         """`notifd demo` (what `make run` calls) seeds tenant default once."""
-        db = self.path("demo.db")
+        db = self.new_db("demo.db")
         cp = run_cli(["demo", "--db", db])
         self.assertEqual(cp.returncode, 0, cp.stderr)
         self.assertIn("seeded", cp.stderr)
@@ -406,4 +418,4 @@ class TestRestart(CliTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import DaemonTestCase, enc
+from harness import DaemonTestCase, enc, main
 
 TYPES = {"impression": "impression", "activation": "activation", "redirection": "redirection",
          "dismiss": "dismiss", "read": "read", "complete": "completed"}
@@ -141,4 +141,4 @@ class TestEvents(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

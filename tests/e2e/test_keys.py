@@ -3,7 +3,7 @@
 import json
 import unittest
 
-from harness import DaemonTestCase, KEY_ID_RE
+from harness import DaemonTestCase, KEY_ID_RE, main
 
 
 class TestKeys(DaemonTestCase):
@@ -129,4 +129,4 @@ class TestKeys(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

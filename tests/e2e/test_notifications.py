@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import DaemonTestCase, GUID_RE, enc
+from harness import DaemonTestCase, GUID_RE, enc, main
 
 NOTIF_FIELDS = {"libelle", "body", "url", "type", "action_type", "campaign_id", "profile",
                 "screen_name", "batch", "date_started", "date_due", "notification_key", "id",
@@ -334,4 +334,4 @@ class TestFeed(NotifCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

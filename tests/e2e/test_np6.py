@@ -10,7 +10,7 @@ import datetime
 import re
 import unittest
 
-from harness import DaemonTestCase, TIME_RE, enc
+from harness import DaemonTestCase, TIME_RE, enc, main
 
 NP6_FIELDS = {"notification_key", "target", "libelle", "dismiss", "activation",
               "redirection", "impression"}
@@ -833,4 +833,4 @@ class TestTenants(Np6Case):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -9,6 +9,11 @@ PRAGMA synchronous=OFF) following src/store/sqlite/schema.c. Going through
 the HTTP API would take far too long. The daemon is then restarted on that
 file and only ever read through the NP6 route.
 
+On the PostgreSQL leg the same fixture has to be written into the
+PostgreSQL database by build_million_pg(), which is still a TODO (the
+schema in src/store/postgres/migrations/ is being written): until then the
+class is skipped there and the suite exits 77 (meson: SKIP), never "OK".
+
 Checked: GET /targets/big/notifications?sort=asc is sent chunked (no
 Content-Length) and read incrementally, never holding the body: exactly
 1,000,000 objects, keys strictly consecutive from the first to the last;
@@ -28,7 +33,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Daemon, DaemonTestCase
+from harness import BACKEND, Daemon, DaemonTestCase, main
 
 N = 1000000
 BASE_MS = 1500000000000  # 2017-07-14T02:40:00Z; delivery i is routed at BASE_MS + i*1000
@@ -103,6 +108,28 @@ def generate(db, n):
     return first
 
 
+def build_million_pg(daemon, n):
+    """PostgreSQL twin of generate(): TODO, raises unittest.SkipTest for now.
+
+    Called with the daemon stopped, after it created the schema, tenant
+    "default" and target "big" in daemon.db (a PostgreSQL conninfo). Must
+    write, in one transaction, n notifications of tenant "default" with keys
+    first .. first+n-1 (first = the tenant's next notification key),
+    libelle 'bulk', date_started = BASE_MS + i*STEP_MS and nothing else set,
+    each delivered to target "big" with routed_at = its date_started and a
+    fresh guid; advance the tenant's next notification key by n; return
+    first. Use psql (pg_server.Server.psql, or a COPY/INSERT..SELECT over
+    generate_series) against the tables of src/store/postgres/migrations/.
+    1,000,000 POST /v1/notifications over HTTP would take far too long
+    (one notification per request, since all n go to one target).
+    """
+    raise unittest.SkipTest(
+        "TODO build_million_pg (tests/e2e/test_np6_stream.py): the PostgreSQL fixture of "
+        "%d deliveries to one target is not written yet; it must bulk-insert into the "
+        "schema of src/store/postgres/migrations/ as generate() does into SQLite "
+        "(the HTTP API would need %d POST /v1/notifications)" % (n, n))
+
+
 class StreamReader:
     """Consumes an NP6 array chunk by chunk, keeping at most one chunk plus
     one partial object. Counts the objects and checks that the keys form
@@ -162,16 +189,22 @@ class TestMillionDeliveries(DaemonTestCase):
             if rc != 0:
                 raise AssertionError("notifd exited with %r on SIGTERM" % rc)
             t1 = time.monotonic()
-            cls.first = generate(d.db, N)
+            if BACKEND == "postgres":
+                cls.first = build_million_pg(d, N)
+                size = ""
+            else:
+                cls.first = generate(d.db, N)
+                size = " (db %.0f MB)" % (os.path.getsize(d.db) / 1e6)
             cls.last = cls.first + N - 1
             t2 = time.monotonic()
-            log("fixture: schema %.1fs, %d rows generated in %.1fs (db %.0f MB)"
-                % (t1 - t0, N, t2 - t1, os.path.getsize(d.db) / 1e6))
+            log("fixture: schema %.1fs, %d rows generated in %.1fs%s"
+                % (t1 - t0, N, t2 - t1, size))
             d.start()
         except BaseException:
-            if d.proc is not None:
-                d.kill()
-            cls._tmp.cleanup()
+            try:
+                d.cleanup()
+            finally:
+                cls._tmp.cleanup()
             raise
 
     def open_stream(self, query):
@@ -287,4 +320,4 @@ class TestMillionDeliveries(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

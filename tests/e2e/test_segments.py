@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import DaemonTestCase, enc
+from harness import DaemonTestCase, enc, main
 
 
 class TestSegments(DaemonTestCase):
@@ -144,4 +144,4 @@ class TestSegments(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

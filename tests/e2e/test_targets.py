@@ -2,7 +2,7 @@
 
 import unittest
 
-from harness import DaemonTestCase, enc
+from harness import DaemonTestCase, enc, main
 
 FIELDS = {"id", "name", "email", "profile", "attributes", "created_at", "updated_at"}
 
@@ -159,4 +159,4 @@ class TestTargets(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()

@@ -4,7 +4,7 @@ and changes nothing."""
 
 import unittest
 
-from harness import DaemonTestCase
+from harness import DaemonTestCase, main
 
 T = "v-t"                     # an existing target
 C = "v-c"                     # an existing campaign
@@ -252,4 +252,4 @@ class TestValidation(DaemonTestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    main()
