@@ -7,12 +7,14 @@
  *   notifd export [--tenant NAME] [FILE]    write tenants as JSON lines
  *   notifd import [FILE]                    load an export */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "face/api3/api3.h"
@@ -234,6 +236,76 @@ static int cmd_import(const struct cli *cli, struct nd_store_conn *c)
 	return 0;
 }
 
+/* What serving needs from the store before the first request: a working
+ * connection and the operator's admin key. */
+static enum nd_err store_ready(struct nd_store *store, const char *admin_key,
+			       struct nd_error *err)
+{
+	struct nd_store_conn *c;
+	enum nd_err e = nd_store_conn(store, &c, err);
+	if (!e && admin_key)
+		e = nd_svc_admin_key_ensure(c, admin_key, err);
+	return e;
+}
+
+/* When the database cannot be reached at start (a PostgreSQL server still
+ * starting, a network hiccup), notifd serves anyway, answering 503, and
+ * this thread keeps trying with a capped backoff until the store is ready. */
+struct warmup {
+	struct nd_store *store;
+	const char *admin_key;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+#define WARMUP_FIRST_MS 100
+#define WARMUP_MAX_MS 2000
+
+static void *warmup_run(void *arg)
+{
+	struct warmup *w = arg;
+	unsigned wait_ms = WARMUP_FIRST_MS;
+	for (;;) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&w->mu);
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+			;
+		bool stop = w->stop;
+		pthread_mutex_unlock(&w->mu);
+		if (stop)
+			return NULL;
+		struct nd_error err = {0};
+		enum nd_err e = store_ready(w->store, w->admin_key, &err);
+		if (!e) {
+			nd_log("info", "store", "the database answers: ready");
+			return NULL;
+		}
+		if (e != ND_ERR_BUSY) {
+			nd_log("error", "store", "%s", err.detail);
+			return NULL;
+		}
+		wait_ms = wait_ms * 2 > WARMUP_MAX_MS ? WARMUP_MAX_MS : wait_ms * 2;
+	}
+}
+
+static void warmup_stop(struct warmup *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+}
+
 static int serve(const struct nd_config *cfg, struct nd_store *store)
 {
 	struct nd_error err = {0};
@@ -253,9 +325,23 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		.per_ip_limit = cfg->per_ip_limit,
 		.timeout_s = cfg->timeout,
 	};
-	struct nd_server *srv;
-	if (nd_server_start(&opts, store, faces, sizeof faces / sizeof faces[0], &srv, &err))
+	struct warmup w = {.store = store, .admin_key = cfg->admin_key};
+	bool warming = false;
+	enum nd_err e = store_ready(store, cfg->admin_key, &err);
+	if (e == ND_ERR_BUSY) {
+		nd_log("warn", "store", "the database does not answer yet; serving 503 until it does");
+		pthread_mutex_init(&w.mu, NULL);
+		pthread_cond_init(&w.cv, NULL);
+		warming = pthread_create(&w.thread, NULL, warmup_run, &w) == 0;
+	} else if (e) {
 		return die(err.detail);
+	}
+	struct nd_server *srv;
+	if (nd_server_start(&opts, store, faces, sizeof faces / sizeof faces[0], &srv, &err)) {
+		if (warming)
+			warmup_stop(&w);
+		return die(err.detail);
+	}
 
 	struct nd_buf b = ND_BUF_INIT;
 	nd_log_begin(&b, "info");
@@ -272,6 +358,8 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	sigwait(&stop, &sig);
 	nd_log("info", "stopping", "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	nd_server_stop(srv, SHUTDOWN_GRACE_MS);
+	if (warming)
+		warmup_stop(&w);
 	nd_log("info", "stopped", "%s", "");
 	return 0;
 }
@@ -295,7 +383,15 @@ int main(int argc, char **argv)
 	struct nd_store_opts sopts = {.sqlite = {.sync_full = cfg.sync_full}};
 	struct nd_store *store = NULL;
 	struct nd_store_conn *c = NULL;
-	if (nd_store_open(cfg.db, &sopts, &store, &err) || nd_store_conn(store, &c, &err)) {
+	if (nd_store_open(cfg.db, &sopts, &store, &err)) {
+		rc = die(err.detail);
+		goto out;
+	}
+	if (strcmp(cli.cmd, "serve") == 0) {
+		rc = serve(&cfg, store);
+		goto out;
+	}
+	if (nd_store_conn(store, &c, &err)) {
 		rc = die(err.detail);
 		goto out;
 	}
@@ -318,8 +414,6 @@ int main(int argc, char **argv)
 		else
 			fprintf(stderr, "notifd: %s\n",
 				seeded ? "demo tenant seeded" : "demo tenant already there");
-	} else {
-		rc = serve(&cfg, store);
 	}
 out:
 	nd_store_free(store);
