@@ -30,35 +30,75 @@ bool nd_store_is_postgres(const char *uri)
 	return false;
 }
 
-void nd_store_redact(const char *uri, char *out, size_t n)
+/* The end of a libpq keyword value starting at @p: a single-quoted value
+ * (with \\ escapes) or a run of non-space characters. */
+static const char *value_end(const char *p)
 {
-	if (!nd_store_is_postgres(uri)) {
-		snprintf(out, n, "%s", uri);
-		return;
-	}
-	struct nd_buf b = ND_BUF_INIT;
-	const char *p = uri;
-	/* URI form: scheme://user:PASSWORD@host... */
-	const char *auth = strstr(p, "://");
-	if (auth) {
-		auth += 3;
-		const char *at = strchr(auth, '@'), *colon = strchr(auth, ':');
-		if (at && colon && colon < at) {
-			nd_buf_add(&b, p, (size_t)(colon + 1 - p));
-			nd_buf_puts(&b, "***");
-			p = at;
+	if (*p != '\'')
+		return p + strcspn(p, " \t\n\r\f\v");
+	for (p++; *p && *p != '\''; p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return *p ? p + 1 : p;
+}
+
+/* Copies a keyword string, every password value replaced. */
+static void redact_keywords(struct nd_buf *b, const char *p)
+{
+	while (*p) {
+		const char *start = p;
+		p += strspn(p, " \t\n\r\f\v");
+		const char *word = p;
+		p += strcspn(p, "= \t\n\r\f\v");
+		size_t wlen = (size_t)(p - word);
+		p += strspn(p, " \t\n\r\f\v");
+		if (*p != '=') { /* not a keyword string after all: keep the rest */
+			nd_buf_puts(b, start);
+			return;
 		}
+		p++;
+		p += strspn(p, " \t\n\r\f\v");
+		const char *end = value_end(p);
+		nd_buf_add(b, start, (size_t)(p - start));
+		if (wlen == 8 && strncmp(word, "password", 8) == 0)
+			nd_buf_puts(b, "***");
+		else
+			nd_buf_add(b, p, (size_t)(end - p));
+		p = end;
 	}
-	/* Keyword form, and URI query parameters: password=VALUE. */
+}
+
+/* Copies a postgres:// URI, the password of its user part and of its
+ * query parameters replaced. */
+static void redact_uri(struct nd_buf *b, const char *p)
+{
+	const char *auth = strstr(p, "://") + 3;
+	const char *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+	const char *slash = strchr(auth, '/');
+	if (at && colon && colon < at && (!slash || at < slash)) {
+		nd_buf_add(b, p, (size_t)(colon + 1 - p));
+		nd_buf_puts(b, "***");
+		p = at;
+	}
 	const char *pw;
 	while ((pw = strstr(p, "password=")) != NULL) {
 		pw += 9;
-		nd_buf_add(&b, p, (size_t)(pw - p));
-		nd_buf_puts(&b, "***");
-		size_t len = *pw == '\'' ? strcspn(pw + 1, "'") + 2 : strcspn(pw, " &");
-		p = pw + (len > strlen(pw) ? strlen(pw) : len);
+		nd_buf_add(b, p, (size_t)(pw - p));
+		nd_buf_puts(b, "***");
+		p = pw + strcspn(pw, "&#");
 	}
-	nd_buf_puts(&b, p);
+	nd_buf_puts(b, p);
+}
+
+void nd_store_redact(const char *uri, char *out, size_t n)
+{
+	struct nd_buf b = ND_BUF_INIT;
+	if (!nd_store_is_postgres(uri))
+		nd_buf_puts(&b, uri);
+	else if (strstr(uri, "://"))
+		redact_uri(&b, uri);
+	else
+		redact_keywords(&b, uri);
 	snprintf(out, n, "%s", nd_buf_str(&b));
 	nd_buf_release(&b);
 }
@@ -72,7 +112,7 @@ enum nd_err nd_store_open(const char *uri, const struct nd_store_opts *opts,
 	if (nd_store_is_postgres(uri))
 		return nd_postgres_open(uri, opts, out, err);
 	if (uri[0] == '\0')
-		return nd_fail(err, ND_ERR_INVALID_PARAM, "db", "cannot open database: empty path");
+		return nd_fail(err, ND_ERR_INVALID_PARAM, NULL, "cannot open database: empty path");
 	return nd_sqlite_open(uri, opts, out, err);
 }
 
@@ -276,6 +316,8 @@ enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
 				  const char *target, int32_t key, enum nd_event ev, int64_t at,
 				  struct nd_error *err)
 {
+	if ((unsigned)ev >= ND_EV__COUNT)
+		return nd_fail(err, ND_ERR_INTERNAL, NULL, "unknown event %d", (int)ev);
 	return c->ops->event_record(c, tenant_id, target, key, ev, at, err);
 }
 

@@ -44,8 +44,13 @@ bool nd_store_is_postgres(const char *uri);
  * for logs and messages. */
 void nd_store_redact(const char *uri, char *out, size_t n);
 
-/* Opens the store at @uri, creating and migrating its schema. Fails with a
- * message naming the location (never a password) when it is unusable. */
+/* Opens the store at @uri, creating and migrating its schema: a SQLite
+ * file at once; a PostgreSQL database on the first connection that
+ * reaches it, so a server that is down or still starting is not an error
+ * here (connections report ND_ERR_BUSY until it answers). An unusable
+ * location (a path that cannot be a database, a malformed connection
+ * string, a schema newer than this notifd) is ND_ERR_INVALID_PARAM with a
+ * message naming it, never its password, and no field. */
 enum nd_err nd_store_open(const char *uri, const struct nd_store_opts *opts,
 			  struct nd_store **out, struct nd_error *err);
 void nd_store_free(struct nd_store *s);
@@ -176,7 +181,8 @@ enum nd_err nd_store_delivery_delete(struct nd_store_conn *c, int64_t tenant_id,
 				     struct nd_error *err);
 
 /* Records the first @ev at @at on the delivery of notification @key to
- * @target; ND_ERR_NOT_FOUND when there is no such (non-deleted) delivery. */
+ * @target; ND_ERR_NOT_FOUND when there is no such (non-deleted) delivery.
+ * An @ev outside enum nd_event is ND_ERR_INTERNAL (a caller's bug). */
 enum nd_err nd_store_event_record(struct nd_store_conn *c, int64_t tenant_id,
 				  const char *target, int32_t key, enum nd_event ev, int64_t at,
 				  struct nd_error *err);

@@ -9,10 +9,8 @@ PRAGMA synchronous=OFF) following src/store/sqlite/schema.c. Going through
 the HTTP API would take far too long. The daemon is then restarted on that
 file and only ever read through the NP6 route.
 
-On the PostgreSQL leg the same fixture has to be written into the
-PostgreSQL database by build_million_pg(), which is still a TODO (the
-schema in src/store/postgres/migrations/ is being written): until then the
-class is skipped there and the suite exits 77 (meson: SKIP), never "OK".
+On the PostgreSQL leg build_million_pg() writes the same fixture into the
+PostgreSQL database with psql (generate_series, one transaction).
 
 Checked: GET /targets/big/notifications?sort=asc is sent chunked (no
 Content-Length) and read incrementally, never holding the body: exactly
@@ -109,25 +107,35 @@ def generate(db, n):
 
 
 def build_million_pg(daemon, n):
-    """PostgreSQL twin of generate(): TODO, raises unittest.SkipTest for now.
-
-    Called with the daemon stopped, after it created the schema, tenant
-    "default" and target "big" in daemon.db (a PostgreSQL conninfo). Must
-    write, in one transaction, n notifications of tenant "default" with keys
-    first .. first+n-1 (first = the tenant's next notification key),
-    libelle 'bulk', date_started = BASE_MS + i*STEP_MS and nothing else set,
-    each delivered to target "big" with routed_at = its date_started and a
-    fresh guid; advance the tenant's next notification key by n; return
-    first. Use psql (pg_server.Server.psql, or a COPY/INSERT..SELECT over
-    generate_series) against the tables of src/store/postgres/migrations/.
-    1,000,000 POST /v1/notifications over HTTP would take far too long
-    (one notification per request, since all n go to one target).
-    """
-    raise unittest.SkipTest(
-        "TODO build_million_pg (tests/e2e/test_np6_stream.py): the PostgreSQL fixture of "
-        "%d deliveries to one target is not written yet; it must bulk-insert into the "
-        "schema of src/store/postgres/migrations/ as generate() does into SQLite "
-        "(the HTTP API would need %d POST /v1/notifications)" % (n, n))
+    """PostgreSQL twin of generate(): the same rows, written with psql in one
+    transaction (generate_series instead of a recursive CTE), following
+    src/store/postgres/migrations/. Called with the daemon stopped, after it
+    created the schema, tenant "default" and target "big". Returns the first
+    notification key."""
+    import harness
+    srv = harness.pg()
+    dbname = harness.pg_server.conninfo_dbname(daemon.db)
+    out = srv.psql(
+        "BEGIN;"
+        " CREATE TEMP TABLE fx ON COMMIT DROP AS SELECT t.id AS tenant,"
+        "   t.next_notification_key AS first, g.tid FROM tenants t"
+        "   JOIN targets g ON g.tenant_id = t.id AND g.ext_id = 'big' WHERE t.name = 'default';"
+        " INSERT INTO notifications (tenant_id, nkey, guid, libelle, date_started, created_at,"
+        "   deliveries)"
+        "   SELECT fx.tenant, fx.first + i, gen_random_uuid(), 'bulk', %(base)d + i * %(step)d,"
+        "   %(now)d, 1 FROM fx, generate_series(0, %(n)d - 1) AS i;"
+        " INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid, updated_at)"
+        "   SELECT fx.tenant, fx.tid, %(base)d + i * %(step)d, fx.first + i, gen_random_uuid(),"
+        "   %(base)d + i * %(step)d FROM fx, generate_series(0, %(n)d - 1) AS i;"
+        " UPDATE tenants SET next_notification_key = next_notification_key + %(n)d,"
+        "   deliveries = deliveries + %(n)d FROM fx WHERE tenants.id = fx.tenant;"
+        " UPDATE targets SET deliveries = deliveries + %(n)d FROM fx"
+        "   WHERE targets.tenant_id = fx.tenant AND targets.tid = fx.tid;"
+        " SELECT first FROM fx;"
+        " COMMIT;"
+        % {"base": BASE_MS, "step": STEP_MS, "n": n, "now": int(time.time() * 1000)},
+        dbname=dbname, timeout=600)
+    return int(out.split()[-1])
 
 
 class StreamReader:

@@ -46,6 +46,12 @@ static void test_redact(void **state)
 	redacts("host=h password='a b c' dbname=n", "host=h password=*** dbname=n");
 	redacts("host=h password=x", "host=h password=***");
 	redacts("host=h password='unterminated", "host=h password=***");
+	/* libpq also takes escaped quotes and spaces around '=' */
+	redacts("host=db password='it\\'s3cret' dbname=n", "host=db password=*** dbname=n");
+	redacts("host=db password = s3cret dbname=n", "host=db password = *** dbname=n");
+	redacts("postgres://notifd:s3cret@/notifd?host=/run/pg", "postgres://notifd:***@/notifd?host=/run/pg");
+	redacts("postgresql://db/n?user=u&password=s3cret", "postgresql://db/n?user=u&password=***");
+	redacts("postgresql://db/n?password=s3cret#frag", "postgresql://db/n?password=***#frag");
 	/* A short buffer truncates, never overruns. */
 	char small[8];
 	nd_store_redact("host=h password=abcdef", small, sizeof small);

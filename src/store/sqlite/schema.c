@@ -202,7 +202,7 @@ enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err)
 	if (rc != SQLITE_ROW)
 		return sq_fail(c, rc, "read schema version", err);
 	if (version > N_MIGRATIONS)
-		return nd_fail(err, ND_ERR_INVALID_PARAM, "db",
+		return nd_fail(err, ND_ERR_INVALID_PARAM, NULL,
 			       "database %s has schema version %d, newer than this notifd (%d)",
 			       c->store->path, version, N_MIGRATIONS);
 	for (int v = version + 1; v <= N_MIGRATIONS; v++) {

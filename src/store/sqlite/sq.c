@@ -57,7 +57,7 @@ static enum nd_err conn_open(struct sq_store *s, struct sq_conn **out, struct nd
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	if (rc != SQLITE_OK) {
-		nd_fail(err, ND_ERR_INVALID_PARAM, "db", "cannot open database %s: %s", s->path,
+		nd_fail(err, ND_ERR_INVALID_PARAM, NULL, "cannot open database %s: %s", s->path,
 			c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
 		goto out_close;
 	}
@@ -74,7 +74,7 @@ static enum nd_err conn_open(struct sq_store *s, struct sq_conn **out, struct nd
 		 s->sync_full ? "FULL" : "NORMAL");
 	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
-		nd_fail(err, ND_ERR_INVALID_PARAM, "db", "cannot open database %s: %s", s->path,
+		nd_fail(err, ND_ERR_INVALID_PARAM, NULL, "cannot open database %s: %s", s->path,
 			sqlite3_errmsg(c->db));
 		goto out_close;
 	}
@@ -148,7 +148,7 @@ enum nd_err nd_sqlite_open(const char *path, const struct nd_store_opts *opts,
 		e = sq_migrate(c, err);
 	if (e) {
 		if (e == ND_ERR_INTERNAL || e == ND_ERR_BUSY)
-			nd_fail(err, e, "db", "cannot prepare database %s: see the log above", path);
+			nd_fail(err, e, NULL, "cannot prepare database %s: see the log above", path);
 		op_free(&s->base);
 		return e;
 	}

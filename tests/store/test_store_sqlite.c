@@ -1,0 +1,245 @@
+/* test_store_sqlite.c - what only the SQLite backend promises: how it treats
+ * paths and files, its schema version, its query plans. The behaviour every
+ * backend shares is in test_store.c. */
+#include "fixture.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* --- paths and files --- */
+
+static void test_open_bad_path(void **state)
+{
+	(void)state;
+	char path[512];
+	snprintf(path, sizeof path, "%s/no/such/dir/notifd.db", fx_tmpdir());
+	fx_open_fails(path, path, NULL, NULL, NULL);
+	/* A directory is not a database file either. */
+	fx_open_fails(fx_tmpdir(), fx_tmpdir(), NULL, NULL, NULL);
+	fx_open_fails("", "", NULL, NULL, NULL);
+	/* Nothing can be created there, not even by root. */
+	fx_open_fails("/proc/notifd-test.db", "/proc/notifd-test.db", NULL, NULL, NULL);
+	/* A file that is not a database is left alone. */
+	snprintf(path, sizeof path, "%s/garbage.db", fx_tmpdir());
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not a SQLite database\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	fx_open_fails(path, path, NULL, NULL, NULL);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	char line[64];
+	assert_non_null(fgets(line, sizeof line, fp));
+	assert_string_equal(line, "this is not a SQLite database\n");
+	fclose(fp);
+}
+
+/* The one-line result of @sql on a separate connection to @path. */
+static void query_text(const char *path, const char *sql, char *out, size_t n)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+
+static void test_open_creates_file(void **state)
+{
+	struct fx *f = *state;
+	assert_string_equal(nd_store_backend(f->s), "sqlite");
+	assert_false(nd_store_is_postgres(f->uri));
+	assert_int_equal(access(f->uri, F_OK), 0);
+	/* Readers never block the writer. */
+	char mode[16];
+	query_text(f->uri, "PRAGMA journal_mode", mode, sizeof mode);
+	assert_string_equal(mode, "wal");
+}
+
+/* --- schema --- */
+
+static void test_schema_too_new(void **state)
+{
+	struct fx *f = *state;
+	nd_store_free(f->s);
+	f->s = NULL;
+	exec_sql(f->uri, "PRAGMA user_version = 999");
+	fx_open_fails(f->uri, f->uri, NULL, NULL, NULL);
+	/* The database was left alone. */
+	char v[16];
+	query_text(f->uri, "PRAGMA user_version", v, sizeof v);
+	assert_string_equal(v, "999");
+
+	/* The same for a brand-new file that only carries the version. */
+	char path[256];
+	fx_sqlite_path(path, sizeof path);
+	exec_sql(path, "PRAGMA user_version = 999");
+	fx_open_fails(path, path, NULL, NULL, NULL);
+}
+
+static int no_target(void *arg, const struct nd_target *t)
+{
+	(void)arg;
+	fail_msg("target %s exists", t->id);
+	return 1;
+}
+
+/* Id spaces used up: the schema keeps each tenant's next ids in tenants. */
+static void test_id_exhaustion(void **state)
+{
+	struct fx *f = *state;
+	nd_store_free(f->s);
+	f->s = NULL;
+	exec_sql(f->uri, "UPDATE tenants SET next_segment_id = 2147483647,"
+			 " next_notification_key = 2147483647 WHERE name = 'default'");
+	fx_reopen(f, NULL);
+
+	int32_t id;
+	OK(nd_store_segment_create(f->c, f->t, "last", &id, &E));
+	assert_int_equal(id, INT32_MAX);
+	FAILS(ND_ERR_CONFLICT, nd_store_segment_create(f->c, f->t, "one too many", &id, &E));
+	OK(nd_store_segment_create(f->c, f->t2, "other tenant", &id, &E));
+	assert_int_equal(id, 1);
+
+	static const char *const tg[] = {"u"}, *const tv[] = {"v"};
+	struct nd_recipients to = {tg, 1, NULL, 0}, tov = {tv, 1, NULL, 0};
+	struct nd_missing_ref miss = {ND_REF_NONE, 0};
+	struct nd_notification n = fx_notif("last");
+	int64_t d;
+	OK(nd_store_notification_create(f->c, f->t, &n, &to, 1000, &d, &miss, &E));
+	assert_int_equal(n.key, INT32_MAX);
+	n = fx_notif("one too many");
+	FAILS(ND_ERR_CONFLICT,
+	      nd_store_notification_create(f->c, f->t, &n, &tov, 1000, &d, &miss, &E));
+	/* Nothing of the refused one was written. */
+	struct nd_list_query q = fx_lq();
+	int64_t total = -1;
+	size_t rows = 0;
+	OK(nd_store_list(f->c, f->t, &q, fx_count_item, &rows, &total, &E));
+	assert_int_equal(rows, 1);
+	assert_int_equal(total, 1);
+	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t, "v", no_target, NULL, &E));
+}
+
+/* --- query plans --- */
+
+struct plan {
+	char text[4096];
+};
+
+static int plan_cb(void *arg, const char *line)
+{
+	struct plan *p = arg;
+	size_t n = strlen(p->text);
+	snprintf(p->text + n, sizeof p->text - n, "%s\n", line);
+	return 0;
+}
+
+/* @uses: the index step the plan must contain (NULL: any). */
+static void expect_plan(struct fx *f, struct nd_list_query q, bool sorted_by_index,
+			const char *uses)
+{
+	struct plan p = {""};
+	OK(nd_store_list_plan(f->c, f->t, &q, plan_cb, &p, &E));
+	if (uses && !strstr(p.text, uses))
+		fail_msg("plan does not use %s:\n%s", uses, p.text);
+	/* Every table is reached through an index or key, never scanned. */
+	if (strstr(p.text, "SCAN "))
+		fail_msg("plan scans a table:\n%s", p.text);
+	if (sorted_by_index && strstr(p.text, "TEMP B-TREE FOR ORDER BY"))
+		fail_msg("plan sorts instead of reading an index in order:\n%s", p.text);
+}
+
+static void test_list_plans(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6];
+	fx_make_list(f, keys);
+	struct nd_list_query q = fx_lq();
+	q.limit = 20;
+	expect_plan(f, q, true, "deliveries_routed (tenant_id=? AND deleted_at=?)");
+	/* a member's page of 20: a primary-key range, read in order */
+	q.member = "a";
+	expect_plan(f, q, true, "SEARCH d USING PRIMARY KEY (tenant_id=? AND tid=?)");
+	/* each order attribute alone is read from its index */
+	static const char *const order_index[ND_ORDER__COUNT] = {
+	    [ND_ORDER_STARTED] = "deliveries_routed",
+	    [ND_ORDER_COMPLETED] = "deliveries_completed",
+	    [ND_ORDER_CREATED] = "notifications_created",
+	    [ND_ORDER_MODIFIED] = "deliveries_modified",
+	    [ND_ORDER_TYPE] = "notifications_type",
+	    [ND_ORDER_TITLE] = "notifications_title",
+	    [ND_ORDER_READ] = "deliveries_read",
+	    [ND_ORDER_ID] = "deliveries_tenant_guid",
+	    [ND_ORDER_KEY] = "deliveries_notification",
+	};
+	for (int k = 0; k < ND_ORDER__COUNT; k++) {
+		for (int desc = 0; desc < 2; desc++) {
+			q = fx_lq();
+			q.limit = 20;
+			q.norder = 1;
+			q.order[0] = (struct nd_order_term){(enum nd_order_key)k, desc};
+			expect_plan(f, q, true, order_index[k]);
+		}
+	}
+	/* each filter alone is served by its own index */
+	q = fx_lq();
+	q.limit = 20;
+	q.campaign_id = "c1";
+	expect_plan(f, q, false, "notifications_campaign (tenant_id=? AND campaign_id=?)");
+	q.campaign_id = NULL;
+	q.type = "like";
+	expect_plan(f, q, false, "notifications_type (tenant_id=? AND type=?)");
+	q.type = NULL;
+	q.by_key = true;
+	q.key = keys[0];
+	expect_plan(f, q, false, "deliveries_notification (tenant_id=? AND nkey=?)");
+	q.by_key = false;
+	q.by_guid = true;
+	expect_plan(f, q, false,
+		    "deliveries_tenant_guid (tenant_id=? AND deleted_at=? AND guid=?)");
+	q.by_guid = false;
+	q.started_from = KEY_TIME;
+	q.started_to = KEY_TIME + 86400000;
+	expect_plan(f, q, true,
+		    "deliveries_routed (tenant_id=? AND deleted_at=? AND routed_at>? AND "
+		    "routed_at<?)");
+	q.started_from = ND_NO_TIME;
+	q.completed_from = KEY_TIME;
+	q.completed_to = KEY_TIME + 86400000;
+	expect_plan(f, q, false,
+		    "deliveries_completed (tenant_id=? AND deleted_at=? AND completed_at>? AND "
+		    "completed_at<?)");
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+
+int main(void)
+{
+	fx_init("sqlite");
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_open_bad_path),
+	    T(test_open_creates_file),
+	    T(test_schema_too_new),
+	    T(test_id_exhaustion),
+	    T(test_list_plans),
+	};
+	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
+}
