@@ -1,0 +1,315 @@
+"""notifd export / import: moving tenants between stores, losslessly.
+
+A SQLite database is filled through every face (two tenants, keys of both
+roles and a revoked one, targets with attributes, segments and members,
+campaigns, notifications to targets and segments with every field, events,
+deletions, a time zone), then exported, imported into the run's backend
+(PostgreSQL on the PostgreSQL leg), exported again and imported into a fresh
+SQLite file: SQLite -> PostgreSQL -> SQLite. Every face's answers to a fixed
+set of requests (native, NP6, API3 JSON and XML, with admin and member keys)
+must be the same before and after each hop, and the two exports must be the
+same bytes apart from their header.
+
+Also: an import is all or nothing (a bad line, or a tenant that exists,
+leaves the database untouched); export --tenant; a large export keeps
+constant memory."""
+
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from harness import BACKEND, Daemon, enc, run_cli
+
+ADMIN_KEY = harness.random_key("e2e_admin_")
+
+
+def cli(*args, **kw):
+    cp = run_cli(list(args), timeout=kw.pop("timeout", 120))
+    return cp
+
+
+def ok(d, method, path, body=None, key=harness.ADMIN):
+    r = d.request(method, path, body=body, key=key)
+    if r.status not in (200, 201, 204):
+        raise AssertionError("%s %s -> %s %r" % (method, path, r.status, r.body))
+    return r.body
+
+
+def populate(d, other_key):
+    """Fills tenant "default" (admin key) and one more tenant (other_key)."""
+    ok(d, "PATCH", "/v1/tenant", {"time_zone": "Europe/Paris"})
+    ok(d, "PUT", "/v1/targets/alice", {"name": "Alice", "email": "a@example.com",
+                                       "profile": "p", "attributes": {"plan": "pro", "n": [1, 2]}})
+    ok(d, "PUT", "/v1/targets/bob", {"name": "Bob \u00e9\u00e8 \u2603"})
+    ok(d, "PUT", "/v1/targets/" + enc("c/arol"), {})
+    seg = ok(d, "POST", "/v1/segments", {"name": "early"})["id"]
+    empty = ok(d, "POST", "/v1/segments", {"name": "empty"})["id"]
+    ok(d, "PUT", "/v1/segments/%d/members/alice" % seg)
+    ok(d, "POST", "/targets/dave/segments/%d" % seg)  # creates dave
+    ok(d, "PUT", "/v1/campaigns/spring", {"name": "Spring"})
+    keys = []
+    keys.append(ok(d, "POST", "/v1/notifications", {
+        "libelle": "Welcome", "body": "Hello <b>&</b>", "url": "/w", "type": "welcome",
+        "action_type": 3, "campaign_id": "spring", "profile": "pr",
+        "screen_name": ["x", "y"], "batch": "b1", "date_started": "2026-03-01T10:00:00Z",
+        "date_due": "2026-04-01T00:00:00.123Z", "targets": ["alice", "bob", "c/arol"]})
+                ["notification_key"])
+    keys.append(ok(d, "POST", "/v1/notifications", {
+        "libelle": "To the segment", "segments": [seg, empty],
+        "date_started": "2026-03-02T10:00:00Z"})["notification_key"])
+    keys.append(ok(d, "POST", "/v1/notifications", {
+        "libelle": "Zed", "type": "alert", "targets": ["bob", "alice"],
+        "date_started": "2026-03-03T10:00:00.5Z"})["notification_key"])
+    ok(d, "POST", "/v1/targets/alice/events",
+       {"notification_key": keys[0], "type": "impression", "at": "2026-03-01T11:00:00Z"})
+    ok(d, "POST", "/v1/targets/alice/events", {"notification_key": keys[0], "type": "read",
+                                               "at": "2026-03-01T11:00:01.250Z"})
+    ok(d, "POST", "/v1/targets/bob/events", {"notification_key": keys[2], "type": "complete",
+                                             "at": "2026-03-04T00:00:00Z"})
+    ok(d, "POST", "/v1/targets/dave/events", {"notification_key": keys[1], "type": "dismiss",
+                                              "at": "2026-03-02T12:00:00Z"})
+    listing = ok(d, "GET", "/api3/notification?member_id=bob&order=title%20ASC")
+    ok(d, "DELETE", "/api3/notification/" + listing["notification_list"][0]["id"])
+    member = ok(d, "POST", "/v1/keys", {"role": "member", "target": "alice"})["key"]
+    gone = ok(d, "POST", "/v1/keys", {"role": "member", "target": "bob"})
+    ok(d, "DELETE", "/v1/keys/" + gone["id"])
+    ok(d, "PUT", "/v1/targets/zoe", {"name": "Zoe"}, key=other_key)
+    ok(d, "POST", "/v1/notifications", {"libelle": "other", "targets": ["zoe"]}, key=other_key)
+    return member, gone["key"]
+
+
+DATE_JSON = re.compile(r'"date":"[^"]*"')
+DATE_XML = re.compile(rb"<date>[^<]*</date>")
+
+
+def snapshot(d, member, revoked, other_key):
+    """What the faces answer, minus the only relative value (API3's human
+    "date", e.g. "5 minutes ago", which moves with the clock)."""
+    admin = harness.ADMIN
+    reqs = [
+        (admin, "/v1/tenant"), (admin, "/v1/keys"), (admin, "/v1/segments"),
+        (admin, "/v1/segments/1"), (admin, "/v1/segments/2"), (admin, "/v1/campaigns/spring"),
+        (admin, "/v1/targets/alice"), (admin, "/v1/targets/bob"),
+        (admin, "/v1/targets/" + enc("c/arol")), (admin, "/v1/targets/dave"),
+        (admin, "/v1/notifications/1"), (admin, "/v1/notifications/2"),
+        (admin, "/v1/notifications/3"),
+        (admin, "/v1/targets/alice/notifications"), (admin, "/v1/targets/bob/notifications"),
+        (admin, "/v1/targets/alice/notifications?limit=1"),
+        (admin, "/targets/alice/notifications?sort=asc"),
+        (admin, "/targets/bob/notifications?sort=desc&start=2026-03-02T00:00:00Z"),
+        (admin, "/targets/dave/segments"), (admin, "/targets/alice/segments"),
+        (admin, "/api3/notification"), (admin, "/api3/notification?with=member"),
+        (admin, "/api3/notification?order=title%20DESC,%20id%20ASC&page_size=2&page=2"),
+        (admin, "/api3/notification?order=read%20DESC"),
+        (admin, "/api3/notification?order=date_completed%20DESC"),
+        (admin, "/api3/notification?order=date_modified%20ASC"),
+        (admin, "/api3/notification?campaign_id=spring"),
+        (admin, "/api3/notification?date_started=03/02/2026"),
+        (admin, "/api3/notification?notification_type=alert&format=xml"),
+        (admin, "/api3/notification?id=1&with=member&format=xml"),
+        (member, "/v1/targets/alice/notifications"), (member, "/targets/alice/segments"),
+        (member, "/v1/targets/bob/notifications"), (revoked, "/v1/targets/bob/notifications"),
+        (other_key, "/v1/tenant"), (other_key, "/api3/notification?with=member"),
+    ]
+    out = []
+    for key, path in reqs:
+        r = d.request("GET", path, key=key)
+        body = r.body
+        if isinstance(body, dict):
+            body.pop("request_id", None)  # a problem names its request, new each time
+        if isinstance(body, bytes):
+            body = DATE_XML.sub(b"<date/>", body)
+        else:
+            body = DATE_JSON.sub('"date":""', json.dumps(body, sort_keys=True))
+        out.append((path, r.status, body))
+    # Each API3 notification by its own id, found through the listing.
+    listing = d.request("GET", "/api3/notification?page_size=100").body
+    for item in listing["notification_list"]:
+        r = d.request("GET", "/api3/notification/" + item["id"])
+        out.append((item["id"], r.status, DATE_JSON.sub('"date":""', json.dumps(r.body))))
+    return out
+
+
+class TestRoundTrip(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="nd_export_")
+        self.addCleanup(self.tmp.cleanup)
+        self.dbs = []
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def middle_db(self):
+        """The run's backend: a PostgreSQL database on the PostgreSQL leg."""
+        db = harness.new_db(self.tmp.name, "middle.db")
+        self.addCleanup(harness.drop_db, db)
+        return db
+
+    def daemon(self, db):
+        d = Daemon(self.tmp.name, admin_key=ADMIN_KEY, db=db)
+        self.addCleanup(d.cleanup)
+        return d.start()
+
+    def export(self, db, name, *extra):
+        out = self.path(name)
+        cp = cli("export", "--db", db, out, *extra)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertRegex(cp.stderr, r"exported \d+ records")
+        return out
+
+    def import_(self, db, src):
+        cp = cli("import", "--db", db, src)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        return cp
+
+    def test_sqlite_to_backend_to_sqlite(self):
+        first = self.path("first.db")
+        d = self.daemon(first)
+        other = d.key_create("admin", tenant="other")
+        member, revoked = populate(d, other)
+        before = snapshot(d, member, revoked, other)
+        self.assertEqual(d.stop(), 0)
+
+        x = self.export(first, "x.jsonl")
+        middle = self.middle_db()
+        self.import_(middle, x)
+        d = self.daemon(middle)
+        self.assertEqual(snapshot(d, member, revoked, other), before)
+        self.assertEqual(d.stop(), 0)
+
+        y = self.export(middle, "y.jsonl")
+        last = self.path("last.db")
+        self.import_(last, y)
+        d = self.daemon(last)
+        self.assertEqual(snapshot(d, member, revoked, other), before)
+        # The next ids continue where the first database left off.
+        n = ok(d, "POST", "/v1/notifications", {"libelle": "next", "targets": ["alice"]})
+        self.assertEqual(n["notification_key"], 4)
+        self.assertEqual(ok(d, "POST", "/v1/segments", {"name": "third"})["id"], 3)
+        self.assertEqual(d.stop(), 0)
+
+        with open(x, "rb") as f1, open(y, "rb") as f2:
+            a, b = f1.read().split(b"\n", 1), f2.read().split(b"\n", 1)
+        self.assertEqual(a[1], b[1], "the second export differs from the first")
+
+    def test_export_one_tenant(self):
+        db = self.path("one.db")
+        d = self.daemon(db)
+        other = d.key_create("admin", tenant="other")
+        populate(d, other)
+        self.assertEqual(d.stop(), 0)
+        out = self.export(db, "other.jsonl", "--tenant", "other")
+        with open(out) as f:
+            lines = [json.loads(line) for line in f]
+        self.assertEqual(lines[0]["record"], "notifd-export")
+        self.assertEqual({r["tenant"] for r in lines[1:]}, {"other"})
+        self.assertEqual([r["record"] for r in lines[1:]],
+                         ["tenant", "key", "target", "notification", "delivery"])
+        cp = cli("export", "--db", db, "--tenant", "nobody", self.path("none.jsonl"))
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("nobody", cp.stderr)
+        # To standard output when no file is named.
+        cp = cli("export", "--db", db, "--tenant", "other")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(len(cp.stdout.splitlines()), len(lines))
+
+    def test_import_is_all_or_nothing(self):
+        db = self.path("src.db")
+        d = self.daemon(db)
+        populate(d, d.key_create("admin", tenant="other"))
+        self.assertEqual(d.stop(), 0)
+        good = self.export(db, "good.jsonl")
+        with open(good) as f:
+            lines = f.read().splitlines()
+        target = self.middle_db()
+
+        def refused(text, needle):
+            bad = self.path("bad.jsonl")
+            with open(bad, "w") as f:
+                f.write(text)
+            cp = cli("import", "--db", target, bad)
+            self.assertEqual(cp.returncode, 1, cp.stderr)
+            self.assertIn(needle, cp.stderr)
+            self.assertNotIn("Traceback", cp.stderr)
+
+        # A broken line near the end: nothing before it stays.
+        refused("\n".join(lines[:-1] + ["{not json"]) + "\n", "line %d" % len(lines))
+        refused("\n".join(lines[1:]) + "\n", "line 1")  # no header
+        wrong = json.loads(lines[-1])
+        wrong["notification_key"] = 999
+        refused("\n".join(lines[:-1] + [json.dumps(wrong)]) + "\n", "refers to")
+        wrong = json.loads(lines[3])
+        wrong["hash"] = "zz"
+        refused("\n".join(lines[:3] + [json.dumps(wrong)] + lines[4:]) + "\n", "hash")
+        refused("", "empty")
+        # After all that, the database holds no tenant: a clean import works...
+        self.import_(target, good)
+        # ... and a second one is refused: its tenants exist.
+        cp = cli("import", "--db", target, good)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("already exists", cp.stderr)
+        # From standard input too, into a fresh database.
+        fresh = self.path("stdin.db")
+        with open(good) as f:
+            cp = subprocess.run([harness.notifd_bin(), "import", "--db", fresh], stdin=f,
+                                capture_output=True, text=True, env=harness.clean_env(),
+                                timeout=60)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    @unittest.skipIf(os.environ.get("NOTIFD_SANITIZED") == "1",
+                     "memory figures under AddressSanitizer say nothing")
+    def test_large_export_has_constant_memory(self):
+        """200,000 deliveries export in a bounded resident set."""
+        db = self.path("big.db")
+        d = self.daemon(db)
+        targets = ["t%d" % i for i in range(10000)]
+        for i in range(20):
+            ok(d, "POST", "/v1/notifications", {"libelle": "bulk %d" % i, "targets": targets})
+        self.assertEqual(d.stop(), 0)
+        out = self.path("big.jsonl")
+        # Standard error on a terminal: the export shows its progress there.
+        master, slave = pty.openpty()
+        p = subprocess.Popen([harness.notifd_bin(), "export", "--db", db, out],
+                             stdout=subprocess.DEVNULL, stderr=slave, env=harness.clean_env())
+        os.close(slave)
+        peak, err = 0, b""
+        while p.poll() is None:
+            try:
+                with open("/proc/%d/status" % p.pid) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]))
+            except OSError:
+                pass
+            if select.select([master], [], [], 0.01)[0]:
+                try:
+                    err += os.read(master, 4096)
+                except OSError:  # EIO: the terminal's last writer has gone
+                    pass
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+        err = err.decode()
+        self.assertIn("\rnotifd: exported 100000 records", err)
+        self.assertIn("\rnotifd: exported 210022 records\r\n", err)
+        self.assertEqual(p.returncode, 0, err)
+        with open(out) as f:
+            n = sum(1 for _ in f)
+        self.assertEqual(n, 1 + 1 + 1 + 10000 + 20 + 200000)  # header, tenant, key, ...
+        self.assertLess(peak, 32 * 1024, "export peak RSS %d kB" % peak)
+
+
+if __name__ == "__main__":
+    harness.main()
