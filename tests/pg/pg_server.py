@@ -329,7 +329,7 @@ class Server:
     """
 
     def __init__(self, dir, bin_dir, host, port=PORT, user=SUPERUSER, owned=True,
-                 as_user=None, pid=None):
+                 as_user=None, pid=None, options=""):
         self.dir = dir
         self.bin_dir = bin_dir
         self.host = host
@@ -338,6 +338,7 @@ class Server:
         self.owned = owned
         self.as_user = as_user        # run server commands as this user (root only)
         self.pid = pid                # the postmaster we started
+        self.options = options        # more server options ("-c name=value ...")
         self._dbs = set()             # databases created through this object
         self._stopped = False
 
@@ -467,7 +468,8 @@ class Server:
 
     def _server_options(self):
         return ("-c listen_addresses='' -c unix_socket_directories=%s -c port=%d"
-                " -c fsync=off -c max_connections=%d" % (self.dir, self.port, MAX_CONNECTIONS))
+                " -c fsync=off -c max_connections=%d %s"
+                % (self.dir, self.port, MAX_CONNECTIONS, self.options)).strip()
 
     def _read_pid(self):
         try:
@@ -631,8 +633,10 @@ def _run_as():
     return (RUN_AS_USER, RUN_AS_GROUP), pw.pw_uid, gr.gr_gid
 
 
-def start(owner=None, watchdog=True):
+def start(owner=None, watchdog=True, options=""):
     """Starts a fresh temporary server; returns its Server.
+
+    options: more server options, e.g. "-c shared_preload_libraries=...".
 
     owner: the PID whose exit makes the watchdog clean up (default: this
     process). The server is also stopped and removed at this process's exit
@@ -645,7 +649,8 @@ def start(owner=None, watchdog=True):
         if run_as:
             os.chown(d, run_as[1], run_as[2])
         os.chmod(d, 0o700)
-        srv = Server(d, bin_dir, d, owned=True, as_user=run_as[0] if run_as else None)
+        srv = Server(d, bin_dir, d, owned=True, as_user=run_as[0] if run_as else None,
+                     options=options)
         srv._save_meta()
         try:
             cp = srv.run_server_cmd("initdb", "-D", srv.datadir, "-U", SUPERUSER, "-A", "trust",

@@ -28,6 +28,7 @@ struct pg_store {
 	pthread_mutex_t mu; /* conns and the health fields below */
 	struct pg_conn *conns;
 	bool down;        /* the server was unreachable at the last attempt */
+	unsigned outages; /* how many began: tells a new outage from an old one's */
 	int backoff_ms;   /* the next wait after a failed connection attempt */
 	int64_t retry_at; /* monotonic ms before which no thread tries to connect */
 
@@ -45,12 +46,17 @@ struct pg_stmt_slot {
 struct pg_conn {
 	struct nd_store_conn base;
 	struct pg_store *store;
-	PGconn *pg;  /* NULL while disconnected */
-	bool retry;  /* the last failure was a serialization failure or deadlock */
-	bool in_tx;  /* inside pg_tx: a lost connection must not be replaced */
+	pthread_t owner;
+	PGconn *pg;     /* NULL while disconnected */
+	unsigned epoch; /* s->outages when this connection was made */
+	bool retry;     /* the last failure was a serialization failure or deadlock */
+	bool in_tx;     /* in pg_tx, a dump or a load: no silent reconnection */
 	unsigned nstmts;
 	struct pg_stmt_slot cache[PG_STMT_CACHE];
 	struct pg_conn *next;
+	/* While loading (dump.c): the tenant whose records are arriving. */
+	int64_t load_tenant;
+	char *load_tenant_name;
 };
 
 /* Parameters of one statement, in text format except binary blobs. */
@@ -94,9 +100,14 @@ enum nd_err pg_ready(struct pg_conn *c, struct nd_error *err);
 /* Maps a failed result (NULL: no result at all) to an error: a lost
  * connection or an unavailable server is ND_ERR_BUSY (the connection is
  * closed and the outage logged once), a serialization failure or deadlock
- * is ND_ERR_BUSY with c->retry set, anything else is logged with @what and
- * is ND_ERR_INTERNAL. Clears @r. */
+ * is ND_ERR_BUSY with c->retry set, a unique key already taken is
+ * ND_ERR_CONFLICT, anything else is logged with @what and is
+ * ND_ERR_INTERNAL. Clears @r. */
 enum nd_err pg_fail(struct pg_conn *c, PGresult *r, const char *what, struct nd_error *err);
+
+/* Logs @fmt and fails with ND_ERR_INTERNAL, whose detail says no more. */
+enum nd_err pg_internal(struct nd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Runs the cached prepared statement for @sql (static storage: its address
  * is the cache key). Returns the result of a statement that succeeded, for
@@ -105,8 +116,8 @@ PGresult *pg_query(struct pg_conn *c, const char *sql, const struct pg_params *p
 		   struct nd_error *err);
 /* Runs a statement that returns no rows or whose rows are not needed;
  * @changes (may be NULL) receives the number of rows it touched. */
-enum nd_err pg_exec(struct pg_conn *c, const char *sql, const struct pg_params *p,
-		    const char *what, int64_t *changes, struct nd_error *err);
+enum nd_err pg_exec(struct pg_conn *c, const char *sql, const struct pg_params *p, const char *what,
+		    int64_t *changes, struct nd_error *err);
 /* Runs a statement expected to return one row: ND_OK with *@out to
  * PQclear(), or ND_ERR_NOT_FOUND with @missing as the detail. */
 enum nd_err pg_row(struct pg_conn *c, const char *sql, const struct pg_params *p, const char *what,
@@ -141,17 +152,25 @@ void pg_guid(PGresult *r, int row, int col, char out[ND_GUID_LEN + 1]);
 /* Appends @ids as a text[] literal, every element quoted. */
 void pg_text_array(struct nd_buf *b, const char *const *ids, size_t n);
 
-/* Takes the tenant's row lock: the writers that change a tenant's delivery
- * counter hold it, so they run one at a time per tenant and each sees the
- * others' committed rows. */
-enum nd_err pg_lock_tenant(struct pg_conn *c, int64_t tenant_id, struct nd_error *err);
+/* Locks the tenant's tenant_counters row: the writers that change a
+ * tenant's delivery counter hold it, so they run one at a time per tenant
+ * and each sees the others' committed rows. An unknown tenant holds
+ * nothing: ND_ERR_NOT_FOUND with @missing as the detail. */
+enum nd_err pg_lock_tenant(struct pg_conn *c, int64_t tenant_id, const char *missing,
+			   struct nd_error *err);
 
-/* The internal id of target @ext. With @create, a missing target is
- * inserted; the row is locked against deletion (FOR KEY SHARE) until the
- * transaction ends, so rows attached to it never outlive it. Without
- * @create a missing target is ND_ERR_NOT_FOUND and nothing is locked. */
-enum nd_err pg_target_tid(struct pg_conn *c, int64_t tenant_id, const char *ext, bool create,
-			  int64_t *tid, struct nd_error *err);
+enum pg_target_mode {
+	PG_TARGET_FIND,   /* a missing target is ND_ERR_NOT_FOUND */
+	PG_TARGET_LOCK,   /* the same, and the row is locked against deletion */
+	PG_TARGET_CREATE, /* a missing target is inserted; the row is locked */
+};
+
+/* The internal id of target @ext. The lock (FOR KEY SHARE, held until the
+ * transaction ends) is taken by whoever attaches rows to a target or
+ * removes them, so that target_delete, which locks the row FOR UPDATE
+ * first, never leaves rows of a deleted target behind. */
+enum nd_err pg_target_tid(struct pg_conn *c, int64_t tenant_id, const char *ext,
+			  enum pg_target_mode mode, int64_t *tid, struct nd_error *err);
 
 /* Columns of a notification (alias n), as pg_read_notification() reads them
  * starting at a given column. */
@@ -186,7 +205,8 @@ enum nd_err pg_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id, const
 			       struct nd_error *err);
 enum nd_err pg_key_put(struct nd_store_conn *c, int64_t tenant_id,
 		       const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-		       const char *target, int64_t created_at, bool reinstate, struct nd_error *err);
+		       const char *target, int64_t created_at, bool reinstate,
+		       struct nd_error *err);
 enum nd_err pg_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 			struct nd_principal *out, struct nd_error *err);
 enum nd_err pg_key_list(struct nd_store_conn *c, int64_t tenant_id, nd_key_cb cb, void *arg,
@@ -203,10 +223,10 @@ enum nd_err pg_target_delete(struct nd_store_conn *c, int64_t tenant_id, const c
 
 enum nd_err pg_segment_create(struct nd_store_conn *c, int64_t tenant_id, const char *name,
 			      int32_t *id, struct nd_error *err);
-enum nd_err pg_segment_list(struct nd_store_conn *c, int64_t tenant_id, nd_segment_cb cb,
-			    void *arg, struct nd_error *err);
-enum nd_err pg_segment_get(struct nd_store_conn *c, int64_t tenant_id, int32_t id,
-			   nd_segment_cb cb, void *arg, struct nd_error *err);
+enum nd_err pg_segment_list(struct nd_store_conn *c, int64_t tenant_id, nd_segment_cb cb, void *arg,
+			    struct nd_error *err);
+enum nd_err pg_segment_get(struct nd_store_conn *c, int64_t tenant_id, int32_t id, nd_segment_cb cb,
+			   void *arg, struct nd_error *err);
 enum nd_err pg_segment_delete(struct nd_store_conn *c, int64_t tenant_id, int32_t id,
 			      struct nd_error *err);
 enum nd_err pg_member_put(struct nd_store_conn *c, int64_t tenant_id, int32_t segment,
@@ -234,12 +254,17 @@ enum nd_err pg_event_record(struct nd_store_conn *c, int64_t tenant_id, const ch
 
 enum nd_err pg_list(struct nd_store_conn *c, int64_t tenant_id, const struct nd_list_query *q,
 		    nd_item_cb cb, void *arg, int64_t *total, struct nd_error *err);
-enum nd_err pg_list_plan(struct nd_store_conn *c, int64_t tenant_id,
-			 const struct nd_list_query *q, nd_plan_cb cb, void *arg,
-			 struct nd_error *err);
+enum nd_err pg_list_plan(struct nd_store_conn *c, int64_t tenant_id, const struct nd_list_query *q,
+			 nd_plan_cb cb, void *arg, struct nd_error *err);
 enum nd_err pg_delivery_delete(struct nd_store_conn *c, int64_t tenant_id,
 			       const unsigned char guid[16], const char *owner,
 			       struct nd_error *err);
+
+enum nd_err pg_dump(struct nd_store_conn *c, const char *tenant, nd_record_cb cb, void *arg,
+		    struct nd_error *err);
+enum nd_err pg_load_begin(struct nd_store_conn *c, struct nd_error *err);
+enum nd_err pg_load(struct nd_store_conn *c, const struct nd_record *rec, struct nd_error *err);
+enum nd_err pg_load_end(struct nd_store_conn *c, bool commit, struct nd_error *err);
 
 /* The backend's connection behind the interface's handle. */
 static inline struct pg_conn *pg_conn_of(struct nd_store_conn *c)

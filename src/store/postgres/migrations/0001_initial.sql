@@ -3,8 +3,12 @@
 -- The same data model as the SQLite backend (src/store/sqlite/schema.c,
 -- both of its migrations), laid out for PostgreSQL and for Citus:
 --
--- * tenants and api_keys are small and read on every request: they are
---   meant to be Citus reference tables (copied to every node).
+-- * tenants and api_keys are small, read on every request and seldom
+--   written: they are meant to be Citus reference tables (copied to every
+--   node). What changes with every write of a tenant (its delivery counter,
+--   its next notification key and segment id) lives in tenant_counters
+--   instead, distributed like the tenant's other rows, so that a write stays
+--   on the tenant's node rather than updating every node.
 -- * Every other table is scoped by tenant_id, the distribution column: each
 --   primary key and unique constraint starts with it and every query filters
 --   on it, so a tenant's rows live on one node and its queries and
@@ -27,10 +31,18 @@ CREATE TABLE tenants (
 	id bigserial PRIMARY KEY,
 	name text COLLATE "C" NOT NULL UNIQUE,
 	time_zone text NOT NULL DEFAULT 'America/New_York',
+	created_at bigint NOT NULL
+);
+
+-- One row per tenant, created with it. Its row lock orders the writers of a
+-- tenant's deliveries (src/store/postgres/notifications.c): keys come out
+-- consecutive, and the counter exact, across processes. A small fillfactor
+-- leaves room for its frequent updates to stay on their page (HOT).
+CREATE TABLE tenant_counters (
+	tenant_id bigint PRIMARY KEY,
 	next_notification_key bigint NOT NULL DEFAULT 1,
 	next_segment_id bigint NOT NULL DEFAULT 1,
-	deliveries bigint NOT NULL DEFAULT 0,
-	created_at bigint NOT NULL
+	deliveries bigint NOT NULL DEFAULT 0
 ) WITH (fillfactor = 50);
 
 CREATE TABLE api_keys (
