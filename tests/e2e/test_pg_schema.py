@@ -1,0 +1,158 @@
+"""The PostgreSQL schema is ready for distributed PostgreSQL (Citus).
+
+PostgreSQL only. docs/scaling.md gives the DDL that distributes notifd's
+tables: create_reference_table() for small tables every node copies,
+create_distributed_table(..., 'tenant_id') for the rest. Read against the
+catalog of a database notifd migrated, and against every statement notifd
+ran through a mixed load (pg_stat_statements), the rule that lets the same
+SQL run unchanged on a sharded cluster must hold:
+
+- the DDL names every table of the schema, once;
+- every distributed table has tenant_id, and every primary key and unique
+  constraint or index on it includes tenant_id;
+- every statement notifd sends that reads or writes a distributed table
+  pins tenant_id (an equality or an IN list in its conditions, or the
+  column in the rows it inserts), so it routes to one shard."""
+
+import os
+import re
+import tempfile
+import unittest
+
+import harness
+from harness import BACKEND, Daemon, pg_server
+from test_export import populate
+
+DOC = os.path.join(harness.REPO, "docs", "scaling.md")
+REFERENCE = re.compile(r"create_reference_table\('(\w+)'\)")
+DISTRIBUTED = re.compile(r"create_distributed_table\('(\w+)',\s*'(\w+)'")
+PINNED = re.compile(r"tenant_id\s*(=|IN\b|= ANY)", re.I)
+
+
+def doc_layout():
+    with open(DOC) as f:
+        text = f.read()
+    return REFERENCE.findall(text), DISTRIBUTED.findall(text)
+
+
+@unittest.skipUnless(BACKEND == "postgres", "the Citus layout is a PostgreSQL matter")
+class TestDistributable(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.srv = pg_server.start(options="-c shared_preload_libraries=pg_stat_statements"
+                                              " -c pg_stat_statements.track=all")
+        except pg_server.Skip as e:
+            raise unittest.SkipTest(str(e))
+        cls.tmp = tempfile.TemporaryDirectory(prefix="nd_schema_")
+        cls.db = cls.srv.create_database("nd_citus")
+        cls.dbname = pg_server.conninfo_dbname(cls.db)
+        cls.srv.psql("CREATE EXTENSION pg_stat_statements", dbname=cls.dbname)
+        d = Daemon(cls.tmp.name, db=cls.db)
+        try:
+            d.start()
+            other = d.key_create("admin", tenant="other")
+            populate(d, other)
+            for path in ("/api3/notification?with=member&order=title%20DESC",
+                         "/api3/notification?member_id=alice&campaign_id=spring",
+                         "/api3/notification?date_started=03/02/2026&notification_type=alert",
+                         "/api3/notification?date_completed=03/04/2026&order=read%20ASC",
+                         "/api3/notification?id=1", "/targets/alice/notifications?sort=desc",
+                         "/v1/targets/bob/notifications", "/targets/alice/segments",
+                         "/v1/segments", "/v1/keys", "/v1/tenant"):
+                r = d.request("GET", path)
+                assert r.status == 200, (path, r.status, r.body)
+            d.request("DELETE", "/v1/segments/2")
+            d.request("DELETE", "/v1/segments/1/members/alice")
+            d.request("DELETE", "/targets/dave/segments/1")
+            d.request("DELETE", "/v1/targets/bob")
+            assert d.stop() == 0
+            out = os.path.join(cls.tmp.name, "x.jsonl")
+            cp = harness.run_cli(["export", "--db", cls.db, out])
+            assert cp.returncode == 0, cp.stderr
+            cls.queries = cls.srv.psql(
+                "SELECT regexp_replace(query, '\\s+', ' ', 'g')"
+                " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                " WHERE d.datname = '%s'" % cls.dbname, dbname=cls.dbname)
+        finally:
+            d.cleanup()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.srv.stop()
+        finally:
+            cls.tmp.cleanup()
+
+    def catalog(self, sql):
+        out = self.srv.psql(sql, dbname=self.dbname)
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def tables(self):
+        return {t for (t,) in self.catalog(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+            " AND c.relname NOT LIKE 'pg_stat_statements%'")}
+
+    def test_the_ddl_names_every_table_once(self):
+        reference, distributed = doc_layout()
+        self.assertTrue(reference and distributed, "no DDL found in docs/scaling.md")
+        named = reference + [t for t, _ in distributed]
+        self.assertEqual(len(named), len(set(named)), named)
+        self.assertEqual(set(named), self.tables())
+        self.assertEqual({col for _, col in distributed}, {"tenant_id"})
+
+    def test_keys_include_the_distribution_column(self):
+        _, distributed = doc_layout()
+        rows = self.catalog(
+            "SELECT t.relname, i.relname, array_to_string(array_agg(a.attname), ',')"
+            " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+            " JOIN pg_class t ON t.oid = x.indrelid"
+            " JOIN pg_namespace n ON n.oid = t.relnamespace"
+            " LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY (x.indkey)"
+            " WHERE n.nspname = 'public' AND x.indisunique GROUP BY t.relname, i.relname")
+        unique = {}
+        for table, index, cols in rows:
+            unique.setdefault(table, []).append((index, cols.split(",")))
+        for table, _ in distributed:
+            cols = {c for (c,) in self.catalog(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'public.%s'::regclass"
+                " AND attnum > 0 AND NOT attisdropped" % table)}
+            self.assertIn("tenant_id", cols, table)
+            self.assertTrue(unique.get(table), "%s has no primary key" % table)
+            for index, icols in unique[table]:
+                self.assertIn("tenant_id", icols, "%s: unique index %s is %s"
+                              % (table, index, icols))
+
+    def test_every_statement_pins_the_tenant(self):
+        _, distributed = doc_layout()
+        names = [t for t, _ in distributed]
+        touches = re.compile(r"\b(FROM|JOIN|INTO|UPDATE)\s+(%s)\b" % "|".join(names), re.I)
+        join = re.compile(r"\bJOIN\s+(%s)\b[^()]*?\bON\b(.*?)(?=\bJOIN\b|\bWHERE\b|\bORDER\b"
+                          r"|\bGROUP\b|\bLIMIT\b|\)|$)" % "|".join(names), re.I)
+        seen, loose = 0, []
+        statements = self.queries.splitlines()
+        for q in statements:
+            q = q.strip()
+            if not q or not touches.search(q) or re.match(r"(CREATE|ALTER|DROP)\b", q, re.I):
+                continue
+            if "pg_stat_statements" in q or "notifd_schema" in q:
+                continue
+            seen += 1
+            if re.match(r"(WITH\b.*?\)\s*)?INSERT\b", q, re.I | re.S) and \
+                    re.search(r"INSERT\s+INTO\s+\w+(\s+AS\s+\w+)?\s*\([^)]*\btenant_id\b", q, re.I):
+                continue
+            if not PINNED.search(q):
+                loose.append(q)
+                continue
+            # A join between distributed tables is colocated only when it
+            # matches tenant_id too.
+            for m in join.finditer(q):
+                if "tenant_id" not in m.group(2):
+                    loose.append("join on %s without tenant_id: %s" % (m.group(1), q))
+        self.assertGreater(seen, 20, "too few statements seen: the load did not run?")
+        self.assertEqual(loose, [], "statements that do not pin tenant_id:\n" + "\n".join(loose))
+
+
+if __name__ == "__main__":
+    harness.main()
