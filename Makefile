@@ -54,6 +54,7 @@ bench: build
 	@scripts/deps.sh wrk nginx-light sqlite3
 	bench/http.sh $(BUILD)/notifd
 	bench/list.py $(BUILD)/notifd
+	bench/backends.sh $(BUILD)/notifd
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

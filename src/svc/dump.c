@@ -187,6 +187,7 @@ enum nd_err nd_svc_export(struct nd_store_conn *db, const char *tenant, FILE *ou
 		e = nd_fail(err, ND_ERR_INTERNAL, NULL, "cannot write the export");
 	if (x.progress)
 		show_progress(x.records, "exported", true);
+	nd_buf_release(&x.line);
 	*records = x.records;
 	return e;
 }

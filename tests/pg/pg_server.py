@@ -812,7 +812,7 @@ def _cmd_run(argv):
 
 def _cmd_start(args):
     try:
-        srv = start(owner=args.owner, watchdog=args.owner is not None)
+        srv = start(owner=args.owner, watchdog=args.owner is not None, options=args.options)
     except Skip as e:
         sys.stderr.write(skip_banner(str(e), "every *_pg test"))
         return SKIP_EXIT
@@ -855,6 +855,8 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("run", help="run -- CMD ARGS...: CMD with NOTIFD_TEST_PG set")
     p = sub.add_parser("start", help="start a server, print shell variables")
+    p.add_argument("--options", default="",
+                   help='more server options, e.g. "-c fsync=on" (benchmarks)')
     p.add_argument("--owner", type=int, default=None,
                    help="clean up automatically once this PID has exited")
     p = sub.add_parser("stop", help="stop and remove the server in DIR")

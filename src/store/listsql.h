@@ -1,0 +1,53 @@
+/* listsql.h - the text of the tenant-wide listing (API3 LIST) for the SQL
+ * backends.
+ *
+ * Both backends must return the same pages and totals, so the parts that
+ * decide them are written once: which WHERE terms the filters give, the
+ * ORDER BY of each order key with its tie-break (the remaining columns of
+ * the index that serves it, ending on a unique key, so OFFSET pages never
+ * overlap or skip), and where a total comes from. A backend supplies only
+ * its dialect and the SELECT ... FROM of its page query. Nothing a client
+ * sends is spliced in: the text is assembled from constant fragments and
+ * every value is a numbered parameter. */
+#ifndef ND_STORE_LISTSQL_H
+#define ND_STORE_LISTSQL_H
+
+#include "core/model.h"
+#include "util/buf.h"
+
+/* Parameter numbers, the same whatever the filters: a backend binds them
+ * all (unused numbers are harmless). */
+enum nd_listsql_param {
+	ND_LP_TENANT = 1,
+	ND_LP_GUID,
+	ND_LP_KEY,
+	ND_LP_STARTED_FROM,
+	ND_LP_STARTED_TO,
+	ND_LP_COMPLETED_FROM,
+	ND_LP_COMPLETED_TO,
+	ND_LP_CAMPAIGN,
+	ND_LP_TID, /* the member filter's target, resolved to its row id */
+	ND_LP_TYPE,
+	ND_LP_LIMIT,
+	ND_LP_OFFSET,
+	ND_LP__COUNT = ND_LP_OFFSET
+};
+
+struct nd_listsql_dialect {
+	char mark;        /* before a parameter number: '?' (SQLite) or '$' (PostgreSQL) */
+	bool spell_nulls; /* write NULLS FIRST/LAST (SQLite's default order) on nullable keys */
+	/* SELECT of the tenant's live deliveries ($1) and the member's ($1, $9). */
+	const char *tenant_total, *member_total;
+};
+
+/* @select_from is "SELECT <columns> FROM deliveries d JOIN notifications n
+ * ... JOIN targets t ..." (aliases d, n, t); @by_tid adds the member filter. */
+void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
+		     const struct nd_list_query *q, const char *select_from, bool by_tid);
+/* The query whose one row is the number of matches: a live counter when the
+ * filters allow it (none, only a member, only notification-level ones),
+ * else a count over the filters' index. */
+void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
+		      const struct nd_list_query *q);
+
+#endif
