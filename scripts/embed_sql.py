@@ -52,6 +52,15 @@ def main(argv):
             sys.exit("%s: contains a NUL byte" % path)
         migrations.append((int(m.group(1)), m.group(2), sql, path))
     migrations.sort()
+    # A file in the folder but not in meson.build's list would silently not
+    # ship: refuse the build instead.
+    folders = {os.path.dirname(os.path.abspath(p)) for p in inputs}
+    given = {os.path.abspath(p) for p in inputs}
+    for folder in folders:
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".sql") and os.path.join(folder, name) not in given:
+                sys.exit("%s: not listed in meson.build (custom_target pg_migrations)"
+                         % os.path.join(folder, name))
     for i, (version, _, _, path) in enumerate(migrations):
         if version != i + 1:
             sys.exit("%s: expected migration %04d (numbers start at 1, without gaps)"

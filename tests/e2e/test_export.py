@@ -262,6 +262,17 @@ class TestRoundTrip(unittest.TestCase):
                                 timeout=60)
         self.assertEqual(cp.returncode, 0, cp.stderr)
 
+    def test_usage_errors(self):
+        db = self.path("u.db")
+        for args in (["export", "a.jsonl", "b.jsonl"], ["import", "--tenant", "x"],
+                     ["import", "a", "b"], ["export", "--role", "admin"]):
+            cp = cli(*args, "--db", db)
+            self.assertEqual(cp.returncode, 2, (args, cp.stderr))
+            self.assertIn("notifd --help", cp.stderr)
+        cp = cli("import", "--db", db, self.path("missing.jsonl"))
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("cannot read", cp.stderr)
+
     @unittest.skipIf(os.environ.get("NOTIFD_SANITIZED") == "1",
                      "memory figures under AddressSanitizer say nothing")
     def test_large_export_has_constant_memory(self):
