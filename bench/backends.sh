@@ -40,13 +40,13 @@ pg_db=$(echo "$NOTIFD_TEST_PG" | sed 's/dbname=[^ ]*/dbname=bench/')
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 key=bench-admin-key-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 
-start() { # db -> port
+start() { # db: starts notifd on it, sets $port
 	port=$(free_port)
 	taskset -c 0 "$bin" --listen "127.0.0.1:$port" --db "$1" --admin-key "$key" --threads 1 \
-		2>/dev/null &
+		>/dev/null 2>&1 &
 	pids="$pids $!"
 	for _ in $(seq 100); do
-		curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" && { echo "$port"; return; }
+		curl -fs -o /dev/null "http://127.0.0.1:$port/healthz" && return 0
 		sleep 0.1
 	done
 	echo "bench: notifd on $1 did not come up" >&2
@@ -71,22 +71,38 @@ end
 LUA
 cat > "$tmp/ingest.lua" <<LUA
 wrk.method = "POST"
+wrk.path = "/v1/notifications"
 wrk.body = '{"libelle":"bench","targets":$targets}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-rps() { taskset -c 1 wrk -t1 -c32 -d"${secs}s" -H "X-Key: $key" "$@" |
-	awk '/Requests\/sec/ {print int($2)}'; }
+# Requests per second; a run with any answer other than 2xx is refused,
+# since a fast error says nothing about the store.
+rps() {
+	out=$(taskset -c 1 wrk -t1 -c32 -d"${secs}s" -H "X-Key: $key" "$@")
+	if echo "$out" | grep -q "Non-2xx"; then
+		echo "bench: wrk $* got errors:" >&2
+		echo "$out" >&2
+		exit 1
+	fi
+	echo "$out" | awk '/Requests\/sec/ {print int($2)}'
+}
 
-sq_port=$(start "$tmp/bench.db")
-pg_port=$(start "$pg_db")
+start "$tmp/bench.db"
+sq_port=$port
+start "$pg_db"
+pg_port=$port
 seed "$sq_port"
 seed "$pg_port"
+# Steady state: PostgreSQL plans from statistics, which autovacuum gathers
+# a while after the data arrives; a benchmark must not wait for it.
+psql -X -q -d "$pg_db" -c "VACUUM ANALYZE"
 
 measure() { # label, script, path (or "-"), more wrk options ...
 	label=$1 script=$2 path=$3; shift 3
 	a=$(rps -s "$script" "$@" "http://127.0.0.1:$sq_port/" -- "$path")
 	b=$(rps -s "$script" "$@" "http://127.0.0.1:$pg_port/" -- "$path")
+	[ -n "$a" ] && [ -n "$b" ] || exit 1
 	awk -v l="$label" -v a="$a" -v b="$b" 'BEGIN { printf "%-40s %9d %11d %7.2f\n", l, a, b, b / a }'
 }
 
