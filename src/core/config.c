@@ -11,13 +11,12 @@
 
 const struct nd_setting nd_settings[] = {
 	{"listen", "ADDR:PORT to serve on (default 127.0.0.1:8080; port 0 picks a free port)"},
-	{"db", "SQLite database file (default var/notifd.db), or a PostgreSQL URI\n"
-	       "                                          (postgres://...) or libpq keyword string"},
+	{"db", "SQLite file (default var/notifd.db), or PostgreSQL: postgres://... or host=..."},
 	{"config", "config file of \"name = value\" lines"},
 	{"admin_key", "make sure this key exists as an admin key of tenant \"default\""},
 	{"threads", "HTTP worker threads (default: one per core)"},
 	{"max_body", "request body cap in bytes (default 1048576)"},
-	{"synchronous", "full (survives power loss, default) or normal (survives crashes)"},
+	{"synchronous", "SQLite: full (survives power loss, default) or normal (survives crashes)"},
 	{"connection_limit", "open connections at most (default 1024)"},
 	{"per_ip_limit", "open connections per client address at most (default 256)"},
 	{"timeout", "seconds before an idle connection is closed (default 60)"},
