@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "face/api3/api3.h"
@@ -118,7 +119,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			printf("notifd %s\n", ND_VERSION);
 			exit(0);
 		}
-		if (strncmp(a, "--", 2) != 0 || strcmp(a, "-") == 0) {
+		if (strncmp(a, "--", 2) != 0) {
 			if (!takes_file || cli->file)
 				return usage_error("unexpected argument \"%s\"", a);
 			cli->file = a;
@@ -258,6 +259,7 @@ struct warmup {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	bool failed; /* a problem retrying cannot solve: notifd stops, exit 1 */
 };
 
 #define WARMUP_FIRST_MS 100
@@ -290,7 +292,10 @@ static void *warmup_run(void *arg)
 			return NULL;
 		}
 		if (e != ND_ERR_BUSY) {
+			/* What would have stopped notifd at start stops it now. */
 			nd_log("error", "store", "%s", err.detail);
+			w->failed = true;
+			kill(getpid(), SIGTERM);
 			return NULL;
 		}
 		wait_ms = wait_ms * 2 > WARMUP_MAX_MS ? WARMUP_MAX_MS : wait_ms * 2;
@@ -304,6 +309,8 @@ static void warmup_stop(struct warmup *w)
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
 }
 
 static int serve(const struct nd_config *cfg, struct nd_store *store)
@@ -361,7 +368,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	if (warming)
 		warmup_stop(&w);
 	nd_log("info", "stopped", "%s", "");
-	return 0;
+	return w.failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -169,8 +169,10 @@ struct nd_list_query {
 	unsigned char guid[16];
 	bool by_key;
 	int32_t key;
-	int64_t started_from, started_to;     /* [from, to) on routing time */
-	int64_t completed_from, completed_to; /* [from, to) on completion time */
+	/* Windows [from, to): a window is on when its from is set, and then
+	 * both bounds are (the faces' filters are whole days). */
+	int64_t started_from, started_to;     /* on routing time */
+	int64_t completed_from, completed_to; /* on completion time */
 	const char *campaign_id;
 	const char *member; /* target id */
 	const char *type;

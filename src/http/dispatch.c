@@ -89,8 +89,10 @@ static enum nd_err route(struct nd_req *r)
 			return nd_fail(&r->err, ND_ERR_INVALID_PARAM, NULL,
 				       "path segment %zu has a broken percent-encoding", i + 1);
 	}
+	/* A public route (the health check) runs without a connection too,
+	 * and tells the client so in its own words. */
 	enum nd_err e = nd_store_conn(r->srv->store, &r->db, &r->err);
-	if (e)
+	if (e && !(r->match.route->flags & ND_ROUTE_PUBLIC))
 		return e;
 	if (r->too_large)
 		return nd_fail(&r->err, ND_ERR_TOO_LARGE, NULL,

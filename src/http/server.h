@@ -85,7 +85,7 @@ struct nd_req {
 	char *params[ND_ROUTE_MAX_PARAMS]; /* decoded, NUL-terminated */
 	bool authed;
 	struct nd_principal who;
-	struct nd_store_conn *db;
+	struct nd_store_conn *db; /* NULL on a public route when the store is unreachable */
 
 	/* The answer. */
 	unsigned status;

@@ -30,7 +30,7 @@ enum nd_listsql_param {
 	ND_LP_TYPE,
 	ND_LP_LIMIT,
 	ND_LP_OFFSET,
-	ND_LP__COUNT = ND_LP_OFFSET
+	ND_LP__COUNT = ND_LP_OFFSET /* numbering starts at 1: the last is the count */
 };
 
 struct nd_listsql_dialect {

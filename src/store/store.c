@@ -6,7 +6,9 @@
  * a SQLite file. */
 #include "store/backend.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -15,19 +17,18 @@ bool nd_store_is_postgres(const char *uri)
 {
 	if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0)
 		return true;
-	/* A keyword string is "key=value" pairs; its first key is a word. A
-	 * file path with '=' in its first component is read as a path only
-	 * when that word is not one of libpq's keywords below. */
-	static const char *const words[] = {
-		"host=", "hostaddr=", "port=", "dbname=", "user=", "password=", "passfile=",
-		"service=", "sslmode=", "connect_timeout=", "options=", "application_name=",
-		"target_session_attrs=",
-	};
-	uri += strspn(uri, " \t");
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strncmp(uri, words[i], strlen(words[i])) == 0)
-			return true;
-	return false;
+	/* libpq's own rule, narrowed so that a file path with '=' in it stays a
+	 * path: a keyword string starts with a keyword, a bare word of
+	 * lower-case letters and '_', followed by '=' (spaces allowed). A word
+	 * libpq does not know is then refused when the store opens, rather than
+	 * taken for a file name that holds a password. */
+	uri += strspn(uri, " \t\n\r\f\v");
+	size_t word = strspn(uri, "abcdefghijklmnopqrstuvwxyz_");
+	if (word == 0)
+		return false;
+	uri += word;
+	uri += strspn(uri, " \t\n\r\f\v");
+	return *uri == '=';
 }
 
 /* The end of a libpq keyword value starting at @p: a single-quoted value
@@ -68,24 +69,56 @@ static void redact_keywords(struct nd_buf *b, const char *p)
 	}
 }
 
+/* Whether the @n bytes at @p, percent-decoded, say "password". */
+static bool is_password_key(const char *p, size_t n)
+{
+	static const char want[] = "password";
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++, k++) {
+		int c = (unsigned char)p[i];
+		if (c == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) &&
+		    isxdigit((unsigned char)p[i + 2])) {
+			char hex[3] = {p[i + 1], p[i + 2], 0};
+			c = (int)strtol(hex, NULL, 16);
+			i += 2;
+		}
+		if (k >= sizeof want - 1 || tolower(c) != want[k])
+			return false;
+	}
+	return k == sizeof want - 1;
+}
+
 /* Copies a postgres:// URI, the password of its user part and of its
- * query parameters replaced. */
+ * query parameters replaced. The user part ends at the last '@' before the
+ * query, so a password holding '@' or '/' is hidden whole. */
 static void redact_uri(struct nd_buf *b, const char *p)
 {
 	const char *auth = strstr(p, "://") + 3;
-	const char *at = strchr(auth, '@'), *colon = strchr(auth, ':');
-	const char *slash = strchr(auth, '/');
-	if (at && colon && colon < at && (!slash || at < slash)) {
+	const char *query = auth + strcspn(auth, "?#");
+	const char *at = NULL;
+	for (const char *q = auth; q < query; q++)
+		if (*q == '@')
+			at = q;
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon) {
 		nd_buf_add(b, p, (size_t)(colon + 1 - p));
 		nd_buf_puts(b, "***");
 		p = at;
 	}
-	const char *pw;
-	while ((pw = strstr(p, "password=")) != NULL) {
-		pw += 9;
-		nd_buf_add(b, p, (size_t)(pw - p));
-		nd_buf_puts(b, "***");
-		p = pw + strcspn(pw, "&#");
+	nd_buf_add(b, p, (size_t)(query - p));
+	p = query;
+	/* Query parameters: key=value pairs after '?', separated by '&'. */
+	while (*p == '?' || *p == '&') {
+		nd_buf_putc(b, *p++);
+		size_t pair = strcspn(p, "&#");
+		const char *eq = memchr(p, '=', pair);
+		if (eq && is_password_key(p, (size_t)(eq - p))) {
+			nd_buf_add(b, p, (size_t)(eq + 1 - p));
+			nd_buf_puts(b, "***");
+		} else {
+			nd_buf_add(b, p, pair);
+		}
+		p += pair;
 	}
 	nd_buf_puts(b, p);
 }

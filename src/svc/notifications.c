@@ -11,11 +11,6 @@ static const char *const event_names[ND_EV__COUNT] = {
 	[ND_EV_READ] = "read", [ND_EV_COMPLETE] = "complete",
 };
 
-const char *nd_event_name(enum nd_event ev)
-{
-	return (unsigned)ev < ND_EV__COUNT ? event_names[ev] : "unknown";
-}
-
 bool nd_event_parse(const char *s, enum nd_event *out)
 {
 	for (int i = 0; i < ND_EV__COUNT; i++) {
@@ -70,8 +65,6 @@ enum nd_err nd_svc_event_record(const struct nd_call *c, const char *target, int
 	enum nd_err e = svc_may(c, ND_ACCESS_MEMBER_SELF, target);
 	if (e)
 		return e;
-	if ((unsigned)ev >= ND_EV__COUNT)
-		return nd_fail(c->err, ND_ERR_INVALID_FIELD, "type", "unknown event type");
 	e = nd_store_event_record(c->db, svc_tenant(c), target, key, ev,
 				  at == ND_NO_TIME ? nd_time_now_ms() : at, c->err);
 	if (e == ND_ERR_NOT_FOUND)

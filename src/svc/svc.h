@@ -120,7 +120,6 @@ enum nd_err nd_svc_delivery_delete(const struct nd_call *c, const unsigned char 
 /* ND_OK when the store answers. */
 enum nd_err nd_svc_ping(struct nd_store_conn *db, struct nd_error *err);
 
-const char *nd_event_name(enum nd_event ev);
 bool nd_event_parse(const char *s, enum nd_event *out);
 
 /* --- moving tenants between stores (svc/dump.c) --- */

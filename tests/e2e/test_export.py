@@ -248,6 +248,14 @@ class TestRoundTrip(unittest.TestCase):
         wrong["hash"] = "zz"
         refused("\n".join(lines[:3] + [json.dumps(wrong)] + lines[4:]) + "\n", "hash")
         refused("", "empty")
+        # Two live deliveries of a tenant under one id: the second is refused.
+        at = next(i for i, line in enumerate(lines) if '"record":"delivery"' in line
+                  and '"tenant":"default"' in line and '"deleted_at":null' in line)
+        twin = json.loads(lines[at])
+        twin["target"] = "dave" if twin["target"] != "dave" else "alice"
+        twin["notification_key"] = 3 if twin["notification_key"] != 3 else 1
+        refused("\n".join(lines[:at + 1] + [json.dumps(twin)] + lines[at + 1:]) + "\n",
+                "already stored")
         # After all that, the database holds no tenant: a clean import works...
         self.import_(target, good)
         # ... and a second one is refused: its tenants exist.

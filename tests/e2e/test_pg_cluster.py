@@ -233,7 +233,7 @@ class TestOutage(unittest.TestCase):
             self.srv.stop_server("fast")
             time.sleep(0.5)
             r, dt = self.timed(d, "GET", "/healthz")
-            self.assertEqual(r.status, 503, r.body)
+            self.assertEqual((r.status, r.body), (503, {"status": "unavailable"}))
             self.assertLess(dt, OUTAGE_ANSWER_S)
             r, dt = self.timed(d, "GET", "/v1/targets/warm")
             self.assert_unavailable(r, dt)
@@ -270,7 +270,7 @@ class TestOutage(unittest.TestCase):
         try:
             d = self.daemon(db).start()  # listens although the database is away
             r, dt = self.timed(d, "GET", "/healthz")
-            self.assertEqual(r.status, 503, r.body)
+            self.assertEqual((r.status, r.body), (503, {"status": "unavailable"}))
             r, dt = self.timed(d, "GET", "/v1/tenant")
             self.assert_unavailable(r, dt)
             time.sleep(1.0)

@@ -23,6 +23,14 @@ static void test_is_postgres(void **state)
 	assert_false(nd_store_is_postgres("postgres.db"));
 	assert_false(nd_store_is_postgres("mysql://h/db"));
 	assert_false(nd_store_is_postgres(""));
+	/* Any keyword string, not only the common keywords: a password must
+	 * never end up as a file name. */
+	assert_true(nd_store_is_postgres("channel_binding=disable host=h password=pw"));
+	assert_true(nd_store_is_postgres("sslcert = /x host=h"));
+	assert_false(nd_store_is_postgres("data/notifd.db"));
+	/* A file whose name starts like a keyword is written as a path. */
+	assert_true(nd_store_is_postgres("notifd=1.db"));
+	assert_false(nd_store_is_postgres("./notifd=1.db"));
 }
 
 static void redacts(const char *in, const char *want)
@@ -52,6 +60,12 @@ static void test_redact(void **state)
 	redacts("postgres://notifd:s3cret@/notifd?host=/run/pg", "postgres://notifd:***@/notifd?host=/run/pg");
 	redacts("postgresql://db/n?user=u&password=s3cret", "postgresql://db/n?user=u&password=***");
 	redacts("postgresql://db/n?password=s3cret#frag", "postgresql://db/n?password=***#frag");
+	redacts("postgres://u:p/ss@h/db", "postgres://u:***@h/db");
+	redacts("postgres://u:p@ss@h/db", "postgres://u:***@h/db");
+	redacts("postgres://h/db?%70assword=secret&x=1", "postgres://h/db?%70assword=***&x=1");
+	redacts("postgres://h/db?PASSWORD=secret", "postgres://h/db?PASSWORD=***");
+	redacts("postgres://h/db?passwordx=1", "postgres://h/db?passwordx=1");
+	redacts("sslcert=/x host=h password=hunter2", "sslcert=/x host=h password=***");
 	/* A short buffer truncates, never overruns. */
 	char small[8];
 	nd_store_redact("host=h password=abcdef", small, sizeof small);

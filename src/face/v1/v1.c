@@ -9,7 +9,7 @@
 static enum nd_err v1_healthz(struct nd_req *r)
 {
 	struct nd_error err;
-	enum nd_err e = nd_svc_ping(r->db, &err);
+	enum nd_err e = r->db ? nd_svc_ping(r->db, &err) : ND_ERR_BUSY;
 	nd_buf_puts(&r->out, e ? "{\"status\":\"unavailable\"}" : "{\"status\":\"ok\"}");
 	return nd_reply_json(r, e ? 503 : 200);
 }
@@ -79,17 +79,6 @@ enum nd_err v1_body(struct nd_req *r, const struct nd_field_spec *specs, size_t 
 	}
 	*out = obj;
 	return ND_OK;
-}
-
-void v1_put_json(struct nd_buf *b, const json_t *v)
-{
-	if (!v || json_is_null(v)) {
-		nd_buf_puts(b, "null");
-		return;
-	}
-	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-	nd_buf_puts(b, text ? text : "null");
-	free(text);
 }
 
 enum nd_err v1_int32_param(struct nd_req *r, const char *name, int32_t *out)

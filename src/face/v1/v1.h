@@ -11,8 +11,6 @@ extern const struct nd_face nd_face_v1;
 
 /* Parses the body as a JSON object and checks it strictly against @specs. */
 enum nd_err v1_body(struct nd_req *r, const struct nd_field_spec *specs, size_t n, json_t **out);
-/* Writes @key's value from @obj as JSON into the reply, or null. */
-void v1_put_json(struct nd_buf *b, const json_t *obj);
 /* Parses path parameter @name as an int32 id. */
 enum nd_err v1_int32_param(struct nd_req *r, const char *name, int32_t *out);
 /* Checks path parameter @name against the target/campaign id rule. */

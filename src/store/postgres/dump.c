@@ -10,16 +10,6 @@
 
 #include "util/mem.h"
 
-/* Runs a statement of the simple protocol that returns no rows. */
-static enum nd_err command(struct pg_conn *c, const char *sql, struct nd_error *err)
-{
-	PGresult *r = PQexec(c->pg, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return pg_fail(c, r, sql, err);
-	PQclear(r);
-	return ND_OK;
-}
-
 struct dump {
 	nd_record_cb cb;
 	void *arg;
@@ -193,7 +183,7 @@ enum nd_err pg_dump(struct nd_store_conn *base, const char *tenant, nd_record_cb
 	/* One snapshot for every record, and no reconnection in the middle. */
 	enum nd_err e = pg_ready(c, err);
 	if (!e)
-		e = command(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+		e = pg_simple(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
 	if (e)
 		return e;
 	c->in_tx = true;
@@ -219,7 +209,7 @@ enum nd_err pg_load_begin(struct nd_store_conn *base, struct nd_error *err)
 	load_reset(c);
 	enum nd_err e = pg_ready(c, err);
 	if (!e)
-		e = command(c, "BEGIN", err);
+		e = pg_simple(c, "BEGIN", err);
 	if (!e)
 		c->in_tx = true;
 	return e;
@@ -267,7 +257,7 @@ static enum nd_err load_tenant(struct pg_conn *c, const struct nd_record *rec, s
 	e = pg_row(c, ins, &p, "load tenant", "tenant already exists", &r, err);
 	if (e)
 		return e == ND_ERR_NOT_FOUND
-			       ? nd_fail(err, ND_ERR_CONFLICT, NULL, "%s", err->detail)
+			       ? nd_fail(err, ND_ERR_CONFLICT, NULL, "tenant already exists")
 			       : e;
 	c->load_tenant = pg_int(r, 0, 0);
 	PQclear(r);
@@ -398,6 +388,29 @@ static enum nd_err bind_record(struct pg_conn *c, struct pg_params *p, const str
 	}
 }
 
+/* A live delivery's GUID names one delivery of its tenant (API3 GET and
+ * DELETE find it by that id): a second one is a conflict. */
+static enum nd_err live_guid_free(struct pg_conn *c, const struct nd_record *rec,
+				  struct nd_error *err)
+{
+	static const char sql[] = "SELECT 1 FROM deliveries WHERE tenant_id = $1 AND guid = $2"
+				  " AND deleted_at IS NULL";
+	if (rec->kind != ND_REC_DELIVERY || rec->u.delivery.deleted_at != ND_NO_TIME)
+		return ND_OK;
+	struct pg_params p = PG_PARAMS_INIT;
+	pg_p_int(&p, c->load_tenant);
+	pg_p_bin(&p, rec->u.delivery.guid, 16);
+	PGresult *r;
+	enum nd_err e = pg_row(c, sql, &p, "load delivery id", "", &r, err);
+	if (e == ND_ERR_NOT_FOUND)
+		return ND_OK;
+	if (!e) {
+		PQclear(r);
+		e = nd_fail(err, ND_ERR_CONFLICT, NULL, "delivery id already stored");
+	}
+	return e;
+}
+
 enum nd_err pg_load(struct nd_store_conn *base, const struct nd_record *rec, struct nd_error *err)
 {
 	struct pg_conn *c = pg_conn_of(base);
@@ -409,11 +422,14 @@ enum nd_err pg_load(struct nd_store_conn *base, const struct nd_record *rec, str
 		return nd_fail(err, ND_ERR_INTERNAL, NULL, "unknown record kind");
 	if (!c->load_tenant_name || strcmp(rec->tenant, c->load_tenant_name) != 0)
 		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "record before its tenant");
+	enum nd_err e = live_guid_free(c, rec, err);
+	if (e)
+		return e;
 	struct pg_params p = PG_PARAMS_INIT;
 	unsigned char guid[16];
 	char id[ND_KEY_ID_LEN + 1];
 	int64_t n;
-	enum nd_err e = bind_record(c, &p, rec, guid, id, err);
+	e = bind_record(c, &p, rec, guid, id, err);
 	if (!e)
 		e = pg_exec(c, load_sql[rec->kind], &p, "load", &n, err);
 	if (!e && n == 0) /* the EXISTS guard: a reference is missing */
@@ -430,7 +446,7 @@ enum nd_err pg_load_end(struct nd_store_conn *base, bool commit, struct nd_error
 				     "the database is unavailable, try again")
 			   : ND_OK;
 	else if (commit && !(e = recount(c, err)))
-		e = command(c, "COMMIT", err);
+		e = pg_simple(c, "COMMIT", err);
 	if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
 		PQclear(PQexec(c->pg, "ROLLBACK"));
 	c->in_tx = false;

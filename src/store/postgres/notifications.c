@@ -364,8 +364,6 @@ static enum nd_err event_tx(struct pg_conn *c, void *arg, struct nd_error *err)
 enum nd_err pg_event_record(struct nd_store_conn *c, int64_t tenant_id, const char *target,
 			    int32_t key, enum nd_event ev, int64_t at, struct nd_error *err)
 {
-	if ((unsigned)ev >= ND_EV__COUNT)
-		return pg_internal(err, "event %d: no such event", (int)ev);
 	struct event_arg a = {tenant_id, target, key, ev, at};
 	return pg_tx(pg_conn_of(c), event_tx, &a, err);
 }

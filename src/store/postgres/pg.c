@@ -442,8 +442,13 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 	}
 	if (bad)
 		return pg_fail(c, bad, what, err);
-	if (stop)
+	if (stop) {
+		/* A cancel request reaches the server on its own connection, and
+		 * may land after this query ended, on the next statement of this
+		 * one: a connection that sent a cancel is not used again. */
+		conn_drop(c);
 		return (enum nd_err)stop;
+	}
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return pg_fail(c, NULL, what, err);
 	return ND_OK;
@@ -465,7 +470,7 @@ enum nd_err pg_stream(struct pg_conn *c, const char *sql, const Oid *types,
 
 /* --- transactions --- */
 
-static enum nd_err simple(struct pg_conn *c, const char *sql, struct nd_error *err)
+enum nd_err pg_simple(struct pg_conn *c, const char *sql, struct nd_error *err)
 {
 	PGresult *r = PQexec(c->pg, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
@@ -506,11 +511,11 @@ enum nd_err pg_tx(struct pg_conn *c, pg_tx_fn fn, void *arg, struct nd_error *er
 		c->retry = false;
 		e = pg_ready(c, err);
 		if (!e)
-			e = simple(c, "BEGIN", err);
+			e = pg_simple(c, "BEGIN", err);
 		/* BEGIN on a connection that broke while idle: nothing ran yet,
 		 * so a new connection may run it all. */
 		if (e && rerun(c, 0, err))
-			e = pg_ready(c, err) ? err->code : simple(c, "BEGIN", err);
+			e = pg_ready(c, err) ? err->code : pg_simple(c, "BEGIN", err);
 		if (e)
 			return e;
 		c->in_tx = true;
@@ -518,7 +523,7 @@ enum nd_err pg_tx(struct pg_conn *c, pg_tx_fn fn, void *arg, struct nd_error *er
 		/* A COMMIT the connection broke under may or may not have taken
 		 * effect: it is reported busy, never retried here. */
 		if (!e)
-			e = c->pg ? simple(c, "COMMIT", err)
+			e = c->pg ? pg_simple(c, "COMMIT", err)
 				  : nd_fail(err, ND_ERR_BUSY, NULL, unavailable);
 		c->in_tx = false;
 		if (!e)

@@ -178,14 +178,23 @@ enum nd_err sq_op_dump(struct nd_store_conn *base, const char *tenant, nd_record
 
 /* --- loading --- */
 
+void sq_load_reset(struct sq_conn *c)
+{
+	c->loading = false;
+	c->load_tenant = 0;
+	free(c->load_tenant_name);
+	c->load_tenant_name = NULL;
+}
+
 enum nd_err sq_op_load_begin(struct nd_store_conn *base, struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	free(c->load_tenant_name);
-	c->load_tenant_name = NULL;
-	c->load_tenant = 0;
+	sq_load_reset(c);
 	int rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, "load begin", err);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, "load begin", err);
+	c->loading = true;
+	return ND_OK;
 }
 
 /* Sets the live counters of the tenant being loaded from its rows. */
@@ -233,7 +242,7 @@ static enum nd_err load_tenant(struct sq_conn *c, const struct nd_record *rec,
 	sqlite3_bind_int64(st, 5, rec->u.tenant.created_at);
 	e = sq_row(c, st, "load tenant", "tenant already exists", err);
 	if (e)
-		return e == ND_ERR_NOT_FOUND ? nd_fail(err, ND_ERR_CONFLICT, NULL, "%s", err->detail)
+		return e == ND_ERR_NOT_FOUND ? nd_fail(err, ND_ERR_CONFLICT, NULL, "tenant already exists")
 					     : e;
 	c->load_tenant = sqlite3_column_int64(st, 0);
 	sq_done(st);
@@ -354,30 +363,55 @@ static const char *const load_sql[ND_REC__COUNT] = {
 		" WHERE EXISTS (SELECT 1 FROM notifications WHERE tenant_id = ?1 AND nkey = ?4)",
 };
 
+/* A live delivery's GUID names one delivery of its tenant (API3 GET and
+ * DELETE find it by that id): a second one is a conflict. */
+static enum nd_err live_guid_free(struct sq_conn *c, const struct nd_record *rec,
+				  struct nd_error *err)
+{
+	static const char sql[] = "SELECT 1 FROM deliveries WHERE tenant_id = ?1"
+				  " AND deleted_at IS NULL AND guid = ?2";
+	if (rec->kind != ND_REC_DELIVERY || rec->u.delivery.deleted_at != ND_NO_TIME)
+		return ND_OK;
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_int64(st, 1, c->load_tenant);
+	sqlite3_bind_blob(st, 2, rec->u.delivery.guid, 16, SQLITE_STATIC);
+	enum nd_err e = sq_row(c, st, "load delivery id", "", err);
+	if (e == ND_ERR_NOT_FOUND)
+		return ND_OK;
+	if (!e) {
+		sq_done(st);
+		e = nd_fail(err, ND_ERR_CONFLICT, NULL, "delivery id already stored");
+	}
+	return e;
+}
+
 enum nd_err sq_op_load(struct nd_store_conn *base, const struct nd_record *rec,
 		       struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
+	if (!c->loading)
+		return nd_fail(err, ND_ERR_INTERNAL, NULL, "load without load_begin");
 	if (rec->kind == ND_REC_TENANT)
 		return load_tenant(c, rec, err);
 	if ((unsigned)rec->kind >= ND_REC__COUNT || !load_sql[rec->kind])
 		return nd_fail(err, ND_ERR_INTERNAL, NULL, "unknown record kind");
 	if (!c->load_tenant_name || strcmp(rec->tenant, c->load_tenant_name) != 0)
 		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "record before its tenant");
+	enum nd_err e = live_guid_free(c, rec, err);
+	if (e)
+		return e;
 	sqlite3_stmt *st = sq_prep(c, load_sql[rec->kind], err);
 	if (!st)
 		return err->code;
-	enum nd_err e = bind_record(c, st, rec, err);
+	e = bind_record(c, st, rec, err);
 	if (e) {
 		sq_done(st);
 		return e;
 	}
-	int rc = sqlite3_step(st);
-	sq_done(st);
-	if ((rc & 0xFF) == SQLITE_CONSTRAINT)
-		return nd_fail(err, ND_ERR_CONFLICT, NULL, "record already stored");
-	if (rc != SQLITE_DONE)
-		return sq_fail(c, rc, "load", err);
+	if ((e = sq_exec_stmt(c, st, "load", err)))
+		return e; /* a row with the same key is ND_ERR_CONFLICT (sq_fail) */
 	if (sqlite3_changes(c->db) == 0) /* the EXISTS guard: a reference is missing */
 		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "record before what it refers to");
 	return ND_OK;
@@ -392,9 +426,7 @@ enum nd_err sq_op_load_end(struct nd_store_conn *base, bool commit, struct nd_er
 		rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
 	if (!commit || e || rc != SQLITE_OK)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	c->load_tenant = 0;
-	free(c->load_tenant_name);
-	c->load_tenant_name = NULL;
+	sq_load_reset(c);
 	if (!e && rc != SQLITE_OK)
 		e = sq_fail(c, rc, "load commit", err);
 	return e;

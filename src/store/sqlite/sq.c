@@ -28,6 +28,8 @@ enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error
 	int primary = rc & 0xFF;
 	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
 		return nd_fail(err, ND_ERR_BUSY, NULL, "the database is busy, try again");
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return nd_fail(err, ND_ERR_CONFLICT, NULL, "%s: a row with this key exists", what);
 	nd_log("error", "store", "%s: %s (%d)", what,
 	       c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), rc);
 	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
@@ -177,6 +179,7 @@ static void op_free(struct nd_store *base)
 static bool op_abandon_tx(struct nd_store_conn *base)
 {
 	struct sq_conn *c = sq_conn_of(base);
+	sq_load_reset(c);
 	if (sqlite3_get_autocommit(c->db))
 		return false;
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);

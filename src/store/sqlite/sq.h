@@ -35,6 +35,7 @@ struct sq_conn {
 	struct sq_stmt_slot cache[SQ_STMT_CACHE];
 	struct sq_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
+	bool loading;
 	int64_t load_tenant;
 	char *load_tenant_name;
 };
@@ -47,8 +48,9 @@ static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
 /* Applies the numbered schema files up to the newest; see schema.c. */
 enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err);
 
-/* Maps a SQLite result code to ND_ERR_BUSY (retryable) or ND_ERR_INTERNAL,
- * logging the engine's message; the client never sees it. */
+/* Maps a SQLite result code to ND_ERR_BUSY (retryable), ND_ERR_CONFLICT (a
+ * unique or primary key already holds the value) or ND_ERR_INTERNAL, which
+ * logs the engine's message; the client never sees it. */
 enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error *err);
 
 /* The cached statement for @sql, reset and unbound; NULL (with @err set)
@@ -111,6 +113,9 @@ void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
 void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n);
 /* A 16-byte GUID column as text, "" when it is not one. */
 void sq_col_guid(sqlite3_stmt *st, int i, char out[ND_GUID_LEN + 1]);
+
+/* Ends a load's state (dump.c), after it ends or is abandoned. */
+void sq_load_reset(struct sq_conn *c);
 
 /* The operations (store.h has their contracts), one file per query group. */
 enum nd_err sq_op_tenant_ensure(struct nd_store_conn *base, const char *name,
