@@ -1,6 +1,8 @@
 /* zone.c - IANA time zones through ICU's C calendar API. */
 #include "core/zone.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/ucal.h>
@@ -44,6 +46,54 @@ void nd_zone_free(struct nd_zone *z)
 		return;
 	ucal_close(z->cal);
 	free(z);
+}
+
+/* Opening a calendar costs more than a request's whole rendering, and a
+ * calendar is not shareable between threads: each thread keeps the few it
+ * uses, freed when the thread ends. */
+#define THREAD_ZONES 4
+
+struct thread_zones {
+	char name[THREAD_ZONES][ND_ZONE_MAX];
+	struct nd_zone *zone[THREAD_ZONES];
+	unsigned next; /* the slot to replace when all are taken */
+};
+
+static pthread_key_t zones_key;
+static pthread_once_t zones_once = PTHREAD_ONCE_INIT;
+
+static void zones_free(void *arg)
+{
+	struct thread_zones *tz = arg;
+	for (size_t i = 0; i < THREAD_ZONES; i++)
+		nd_zone_free(tz->zone[i]);
+	free(tz);
+}
+
+static void zones_init(void)
+{
+	pthread_key_create(&zones_key, zones_free);
+}
+
+struct nd_zone *nd_zone_get(const char *name)
+{
+	pthread_once(&zones_once, zones_init);
+	struct thread_zones *tz = pthread_getspecific(zones_key);
+	if (!tz) {
+		tz = nd_xcalloc(1, sizeof *tz);
+		pthread_setspecific(zones_key, tz);
+	}
+	for (size_t i = 0; i < THREAD_ZONES; i++)
+		if (tz->zone[i] && strcmp(tz->name[i], name) == 0)
+			return tz->zone[i];
+	struct nd_zone *z = nd_zone_open(name);
+	if (!z)
+		return NULL;
+	unsigned slot = tz->next++ % THREAD_ZONES;
+	nd_zone_free(tz->zone[slot]);
+	tz->zone[slot] = z;
+	snprintf(tz->name[slot], ND_ZONE_MAX, "%s", name);
+	return z;
 }
 
 bool nd_zone_valid(const char *name)

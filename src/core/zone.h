@@ -19,6 +19,10 @@ struct nd_zone;
 /* Opens @name ("Europe/Paris", "UTC"); NULL when ICU does not know it. */
 struct nd_zone *nd_zone_open(const char *name);
 void nd_zone_free(struct nd_zone *z);
+/* The calling thread's calendar for @name, opened on first use and kept
+ * for the thread's life (a few per thread at most): a request borrows it
+ * and never frees it. NULL like nd_zone_open. */
+struct nd_zone *nd_zone_get(const char *name);
 bool nd_zone_valid(const char *name);
 
 /* The instants [*from, *to) of the local calendar day @y-@m-@d in @z: from

@@ -4,6 +4,7 @@
  * GUID. docs/compat.md records every status and errorCode. */
 #include "face/api3/api3.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,12 +64,27 @@ const struct nd_face nd_face_api3 = {
 #define PAGE_SIZE_MAX 100
 #define PAGE_MAX INT32_MAX
 
+/* The answer, written straight into the reply buffer as JSON or XML (no
+ * tree per response): members in a fixed order, named; XML repeats an
+ * array's element under the array's own name, as the reference does. */
+#define DOC_DEPTH 4
+
+struct doc {
+	struct nd_buf *b;
+	bool xml;
+	int depth;
+	bool first[DOC_DEPTH]; /* JSON: no comma before the next member */
+};
+
 /* Per-request rendering context. */
 struct view {
-	struct nd_zone *zone;
+	struct nd_zone *zone; /* the thread's, borrowed */
 	int64_t now;
 	bool with_member;
-	json_t *list;
+	struct doc doc;
+	const char *item; /* what an object is called: "notification", "notification_list" */
+	bool listing;     /* objects are elements of the array called item */
+	size_t items;
 };
 
 static enum nd_err bad(struct nd_req *r, const char *field, const char *msg)
@@ -106,88 +122,177 @@ static enum nd_err open_view(struct nd_req *r, struct view *v)
 		e = read_with(r, &v->with_member);
 	if (e)
 		return e;
-	v->zone = nd_zone_open(r->who.time_zone);
+	v->zone = nd_zone_get(r->who.time_zone);
 	if (!v->zone)
-		v->zone = nd_zone_open(ND_DEFAULT_ZONE);
+		v->zone = nd_zone_get(ND_DEFAULT_ZONE);
 	if (!v->zone)
 		return nd_fail(&r->err, ND_ERR_INTERNAL, NULL, "time zone data is unavailable");
 	return ND_OK;
 }
 
-static void close_view(struct view *v)
+static void doc_sep(struct doc *d)
 {
-	nd_zone_free(v->zone);
-	json_decref(v->list);
+	if (!d->first[d->depth])
+		nd_buf_putc(d->b, ',');
+	d->first[d->depth] = false;
 }
 
-static json_t *str_or_empty(const char *s)
+static void doc_key(struct doc *d, const char *key)
 {
-	return json_string(s ? s : "");
-}
-
-static json_t *object(const struct view *v, const struct nd_item *it)
-{
-	const struct nd_delivery *d = it->d;
-	const struct nd_notification *n = d->n;
-	char age[ND_HUMAN_MAX], due[ND_HUMAN_MAX] = "";
-	nd_human_age(v->now, d->routed_at, v->zone, age);
-	if (n->date_due != ND_NO_TIME)
-		nd_human_date(n->date_due, v->zone, due);
-	bool read = d->at[ND_EV_READ] != ND_NO_TIME;
-	json_t *names = n->screen_names ? json_loads(n->screen_names, 0, NULL) : NULL;
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_string(d->guid));
-	json_object_set_new(o, "name", str_or_empty(n->libelle));
-	json_object_set_new(o, "tweet", str_or_empty(n->body));
-	json_object_set_new(o, "action_type", json_integer(n->action_type));
-	json_object_set_new(o, "url", str_or_empty(n->url));
-	json_object_set_new(o, "profile", str_or_empty(n->profile));
-	json_object_set_new(o, "screen_name", json_is_array(names) ? names : json_array());
-	if (names && !json_is_array(names))
-		json_decref(names);
-	json_object_set_new(o, "batch", str_or_empty(n->batch));
-	json_object_set_new(o, "date", json_string(age));
-	json_object_set_new(o, "date_due", json_string(due));
-	/* floor division: routing times before 1970 stay consistent */
-	int64_t secs = d->routed_at / 1000 - (d->routed_at % 1000 < 0);
-	json_object_set_new(o, "timestamp", json_integer(secs));
-	json_object_set_new(o, "status_class", json_string(read ? "notifcation-item-read"
-								 : "notifcation-item-unread"));
-	json_object_set_new(o, "read", json_boolean(read));
-	if (v->with_member) {
-		const struct nd_target *t = it->member;
-		json_t *m = json_object();
-		json_object_set_new(m, "id", json_string(t->id));
-		json_object_set_new(m, "screen_name", json_string(t->name ? t->name : t->id));
-		json_object_set_new(m, "email", str_or_empty(t->email));
-		json_object_set_new(m, "profile", str_or_empty(t->profile));
-		json_object_set_new(o, "member", m);
+	if (d->xml) {
+		nd_buf_printf(d->b, "<%s>", key);
+		return;
 	}
-	return o;
+	doc_sep(d);
+	nd_buf_printf(d->b, "\"%s\":", key);
 }
 
-static int collect(void *arg, const struct nd_item *it)
+static void doc_end(struct doc *d, const char *key)
+{
+	if (d->xml)
+		nd_buf_printf(d->b, "</%s>", key);
+}
+
+static void doc_str(struct doc *d, const char *key, const char *s)
+{
+	doc_key(d, key);
+	if (!s)
+		s = "";
+	if (d->xml)
+		nd_xml_text(d->b, s, strlen(s));
+	else
+		nd_buf_json_str(d->b, s);
+	doc_end(d, key);
+}
+
+static void doc_int(struct doc *d, const char *key, int64_t v)
+{
+	doc_key(d, key);
+	nd_buf_json_int(d->b, v);
+	doc_end(d, key);
+}
+
+static void doc_bool(struct doc *d, const char *key, bool v)
+{
+	doc_key(d, key);
+	nd_buf_puts(d->b, v ? "true" : "false");
+	doc_end(d, key);
+}
+
+/* An object: a member called @key, or (@item) one element of the array
+ * called @key. */
+static void doc_open(struct doc *d, const char *key, bool item)
+{
+	if (d->xml)
+		nd_buf_printf(d->b, "<%s>", key);
+	else if (item)
+		doc_sep(d);
+	else
+		doc_key(d, key);
+	if (!d->xml)
+		nd_buf_putc(d->b, '{');
+	d->first[++d->depth] = true;
+}
+
+static void doc_close(struct doc *d, const char *key)
+{
+	d->depth--;
+	if (d->xml)
+		nd_buf_printf(d->b, "</%s>", key);
+	else
+		nd_buf_putc(d->b, '}');
+}
+
+/* An array member; its elements are written between these. */
+static void doc_array(struct doc *d, const char *key)
+{
+	if (d->xml)
+		return;
+	doc_key(d, key);
+	nd_buf_putc(d->b, '[');
+	d->first[++d->depth] = true;
+}
+
+static void doc_array_end(struct doc *d)
+{
+	if (d->xml)
+		return;
+	d->depth--;
+	nd_buf_putc(d->b, ']');
+}
+
+/* The document around the members: {...} or <?xml ...?><response>...</response>. */
+static void doc_begin(struct doc *d, struct nd_req *r)
+{
+	*d = (struct doc){.b = &r->out, .xml = r->xml};
+	d->first[0] = true;
+	nd_buf_puts(d->b, d->xml ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>" : "{");
+}
+
+static enum nd_err doc_finish(struct doc *d, struct nd_req *r)
+{
+	nd_buf_puts(d->b, d->xml ? "</response>\n" : "}");
+	r->status = 200;
+	r->content_type = d->xml ? "application/xml" : "application/json";
+	return ND_OK;
+}
+
+/* screen_name: stored as the JSON array text jansson wrote on the way in. */
+static void doc_names(struct doc *d, const char *names)
+{
+	if (!d->xml) {
+		doc_key(d, "screen_name");
+		nd_buf_puts(d->b, names ? names : "[]");
+		return;
+	}
+	json_t *list = names ? json_loads(names, 0, NULL) : NULL;
+	size_t i;
+	json_t *name;
+	json_array_foreach(list, i, name)
+		if (json_is_string(name))
+			doc_str(d, "screen_name", json_string_value(name));
+	json_decref(list);
+}
+
+/* One delivery as an API3 notification object. */
+static int write_item(void *arg, const struct nd_item *it)
 {
 	struct view *v = arg;
-	json_array_append_new(v->list, object(v, it));
-	return 0;
-}
-
-/* Writes @tree (stolen) as JSON or XML, as the request asked. */
-static enum nd_err reply_tree(struct nd_req *r, json_t *tree)
-{
-	if (r->xml) {
-		nd_xml_document(&r->out, "response", tree);
-		json_decref(tree);
-		r->status = 200;
-		r->content_type = "application/xml";
-		return ND_OK;
+	struct doc *d = &v->doc;
+	const struct nd_delivery *dl = it->d;
+	const struct nd_notification *n = dl->n;
+	char age[ND_HUMAN_MAX], due[ND_HUMAN_MAX] = "";
+	nd_human_age(v->now, dl->routed_at, v->zone, age);
+	if (n->date_due != ND_NO_TIME)
+		nd_human_date(n->date_due, v->zone, due);
+	bool read = dl->at[ND_EV_READ] != ND_NO_TIME;
+	v->items++;
+	doc_open(d, v->item, v->listing);
+	doc_str(d, "id", dl->guid);
+	doc_str(d, "name", n->libelle);
+	doc_str(d, "tweet", n->body);
+	doc_int(d, "action_type", n->action_type);
+	doc_str(d, "url", n->url);
+	doc_str(d, "profile", n->profile);
+	doc_names(d, n->screen_names);
+	doc_str(d, "batch", n->batch);
+	doc_str(d, "date", age);
+	doc_str(d, "date_due", due);
+	/* floor division: routing times before 1970 stay consistent */
+	doc_int(d, "timestamp", dl->routed_at / 1000 - (dl->routed_at % 1000 < 0));
+	doc_str(d, "status_class", read ? "notifcation-item-read" : "notifcation-item-unread");
+	doc_bool(d, "read", read);
+	if (v->with_member) {
+		const struct nd_target *t = it->member;
+		doc_open(d, "member", false);
+		doc_str(d, "id", t->id);
+		doc_str(d, "screen_name", t->name ? t->name : t->id);
+		doc_str(d, "email", t->email);
+		doc_str(d, "profile", t->profile);
+		doc_close(d, "member");
 	}
-	char *text = json_dumps(tree, JSON_COMPACT);
-	json_decref(tree);
-	nd_buf_puts(&r->out, text);
-	free(text);
-	return nd_reply_json(r, 200);
+	doc_close(d, v->item);
+	return 0;
 }
 
 /* A path id that cannot name one of the caller's deliveries. */
@@ -201,23 +306,18 @@ enum nd_err api3_get(struct nd_req *r)
 	struct view v;
 	enum nd_err e = open_view(r, &v);
 	if (e)
-		goto out;
+		return e;
 	struct nd_list_query q = {.by_guid = true, .started_from = ND_NO_TIME,
 				  .completed_from = ND_NO_TIME, .limit = 1};
-	if (!nd_guid_parse(nd_req_param(r, "id"), q.guid)) {
-		e = not_found(r);
-		goto out;
-	}
-	v.list = json_array();
+	if (!nd_guid_parse(nd_req_param(r, "id"), q.guid))
+		return not_found(r);
+	v.item = "notification";
+	doc_begin(&v.doc, r);
 	struct nd_call c = nd_req_call(r);
-	e = nd_svc_list(&c, &q, collect, &v, NULL);
-	if (!e && json_array_size(v.list) == 0)
+	e = nd_svc_list(&c, &q, write_item, &v, NULL);
+	if (!e && v.items == 0)
 		e = not_found(r);
-	if (!e)
-		e = reply_tree(r, json_pack("{sO}", "notification", json_array_get(v.list, 0)));
-out:
-	close_view(&v);
-	return e;
+	return e ? e : doc_finish(&v.doc, r);
 }
 
 enum nd_err api3_delete(struct nd_req *r)
@@ -229,10 +329,13 @@ enum nd_err api3_delete(struct nd_req *r)
 	if (!nd_guid_parse(nd_req_param(r, "id"), guid))
 		return not_found(r);
 	struct nd_call c = nd_req_call(r);
-	e = nd_svc_delivery_delete(&c, guid);
-	if (e)
+	if ((e = nd_svc_delivery_delete(&c, guid)))
 		return e;
-	return reply_tree(r, json_pack("{sssi}", "message", "success", "code", 200));
+	struct doc d;
+	doc_begin(&d, r);
+	doc_str(&d, "message", "success");
+	doc_int(&d, "code", 200);
+	return doc_finish(&d, r);
 }
 
 /* --- LIST --- */
@@ -359,19 +462,21 @@ enum nd_err api3_list(struct nd_req *r)
 	if (!e)
 		e = read_query(r, &v, &q, &page, &page_size);
 	if (e)
-		goto out;
-	v.list = json_array();
+		return e;
+	v.item = "notification_list";
+	v.listing = true;
+	doc_begin(&v.doc, r);
+	doc_array(&v.doc, "notification_list");
 	struct nd_call c = nd_req_call(r);
-	e = nd_svc_list(&c, &q, collect, &v, &total);
-	if (e)
-		goto out;
+	if ((e = nd_svc_list(&c, &q, write_item, &v, &total)))
+		return e;
+	doc_array_end(&v.doc);
 	char total_text[24];
 	snprintf(total_text, sizeof total_text, "%lld", (long long)total);
-	json_t *stats = json_pack("{sssIsi}", "total", total_text, "page_count",
-				  (json_int_t)((total + page_size - 1) / page_size), "current_page",
-				  page);
-	e = reply_tree(r, json_pack("{sOso}", "notification_list", v.list, "stats", stats));
-out:
-	close_view(&v);
-	return e;
+	doc_open(&v.doc, "stats", false);
+	doc_str(&v.doc, "total", total_text);
+	doc_int(&v.doc, "page_count", (total + page_size - 1) / page_size);
+	doc_int(&v.doc, "current_page", page);
+	doc_close(&v.doc, "stats");
+	return doc_finish(&v.doc, r);
 }

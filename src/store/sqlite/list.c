@@ -29,10 +29,9 @@ static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id
 			   const struct nd_list_query *q, int64_t tid, sqlite3_stmt **out,
 			   struct nd_error *err)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sq_fail(c, rc, "list prepare", err);
+	sqlite3_stmt *st = sq_prep_text(c, sql, err);
+	if (!st)
+		return err->code;
 	int n = sqlite3_bind_parameter_count(st);
 	/* Every number a fragment may use is bound; unused ones are ignored. */
 	if (n >= ND_LP_TENANT)
@@ -94,7 +93,7 @@ static enum nd_err count(struct sq_conn *c, int64_t tenant_id,
 		return e;
 	int rc = sqlite3_step(st);
 	*total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
+	sq_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list count", err);
 }
 
@@ -151,7 +150,7 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 	else if (rc != SQLITE_DONE)
 		e = sq_fail(c, rc, "list", err);
 out:
-	sqlite3_finalize(st);
+	sq_done(st);
 	return e;
 }
 
@@ -168,7 +167,7 @@ enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		stop = cb(arg, sq_col_text(st, 3));
-	sqlite3_finalize(st);
+	sq_done(st);
 	if (stop)
 		return (enum nd_err)stop;
 	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list plan", err);

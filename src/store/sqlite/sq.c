@@ -98,6 +98,10 @@ static void conn_close(struct sq_conn *c)
 {
 	for (size_t i = 0; i < SQ_STMT_CACHE; i++)
 		sqlite3_finalize(c->cache[i].stmt);
+	for (size_t i = 0; i < SQ_DYN_CACHE; i++) {
+		sqlite3_finalize(c->dyn[i].stmt);
+		free(c->dyn[i].sql);
+	}
 	free(c->load_tenant_name);
 	sqlite3_close_v2(c->db);
 	free(c);
@@ -209,6 +213,31 @@ sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err)
 	nd_log("error", "store", "statement cache full");
 	nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
 	return NULL;
+}
+
+sqlite3_stmt *sq_prep_text(struct sq_conn *c, const char *sql, struct nd_error *err)
+{
+	struct sq_dyn_slot *lru = &c->dyn[0];
+	c->dyn_uses++;
+	for (size_t i = 0; i < SQ_DYN_CACHE; i++) {
+		struct sq_dyn_slot *slot = &c->dyn[i];
+		if (slot->sql && strcmp(slot->sql, sql) == 0) {
+			slot->used = c->dyn_uses;
+			return slot->stmt;
+		}
+		if (slot->used < lru->used)
+			lru = slot;
+	}
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		sq_fail(c, rc, "prepare", err);
+		return NULL;
+	}
+	sqlite3_finalize(lru->stmt);
+	free(lru->sql);
+	*lru = (struct sq_dyn_slot){nd_xstrdup(sql), st, c->dyn_uses};
+	return st;
 }
 
 void sq_done(sqlite3_stmt *st)
