@@ -184,9 +184,17 @@ void nd_buf_json_str_or_null(struct nd_buf *b, const char *s)
 
 void nd_buf_json_int(struct nd_buf *b, int64_t v)
 {
+	/* Digits from the end, on the magnitude as unsigned so INT64_MIN works. */
 	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
-	nd_buf_add(b, tmp, (size_t)n);
+	char *p = tmp + sizeof tmp;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	nd_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void nd_buf_json_time(struct nd_buf *b, int64_t ms, bool present)

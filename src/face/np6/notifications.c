@@ -30,7 +30,9 @@ static int feed_row(void *arg, const struct nd_delivery *d)
 	if (f->rows++)
 		nd_buf_putc(b, ',');
 	f->batch_rows++;
-	nd_buf_printf(b, "{\"notification_key\":%d,\"target\":", d->n->key);
+	nd_buf_puts(b, "{\"notification_key\":");
+	nd_buf_json_int(b, d->n->key);
+	nd_buf_puts(b, ",\"target\":");
 	nd_buf_json_str(b, d->target);
 	nd_buf_puts(b, ",\"libelle\":");
 	nd_buf_json_str(b, d->n->libelle ? d->n->libelle : "");
