@@ -4,7 +4,8 @@
 #   make run      build, seed the demo tenant, serve on 127.0.0.1:8080
 #   make check    build, run every test, then run them again under ASan + UBSan
 #   make deps     install missing Debian packages (as root) or print the apt-get line
-#   make bench    throughput against an nginx ceiling (see bench/README.md)
+#   make bench    hot paths against ceilings measured in the same run (QUICK=1: a
+#                 one-minute subset; see bench/README.md)
 
 BUILD    := build
 ASAN     := build-asan
@@ -52,9 +53,14 @@ e2e: build
 
 bench: build
 	@scripts/deps.sh wrk nginx-light sqlite3
+ifdef QUICK
+	bench/bench.py --quick --binary $(BUILD)/notifd
+else
+	bench/bench.py --binary $(BUILD)/notifd
 	bench/http.sh $(BUILD)/notifd
 	bench/list.py $(BUILD)/notifd
 	bench/backends.sh $(BUILD)/notifd
+endif
 
 clean:
 	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""notifd's hot paths against ceilings measured in the same run.
+
+    bench/bench.py [--quick] [--binary build/notifd] [--seconds N] [--no-record]
+
+Builds a deterministic dataset once through the API (10,000 targets in one
+segment, 100 notifications fanned out to it: 1,000,000 deliveries, 100 per
+target; --quick: 1,000 targets and 20 notifications), cached in bench/out/
+and keyed by the SQLite schema version, then measures each scenario with
+wrk (1 thread, 64 keep-alive connections, bounded in time) pinned to core 1
+against notifd (one worker thread) pinned to core 0. The ceiling of a read
+is nginx (Debian's nginx-light) pinned to core 0 serving the very bytes
+notifd answered, as a static file. Prints one markdown table (throughput,
+p50/p99, the ceiling and the ratio, peak RSS) with the commit, date and
+machine, and prepends it to bench/RESULTS.md unless --no-record.
+
+Every process it starts is stopped at the end; nothing listens beyond
+127.0.0.1.
+"""
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+OUT = os.path.join(HERE, "out")
+RESULTS = os.path.join(HERE, "RESULTS.md")
+KEY = "bench-admin-key-0123456789abcdef"
+SERVER_CORE, LOAD_CORE = "0", "1"
+
+procs = []
+
+
+def log(msg):
+    sys.stderr.write("[bench] %s\n" % msg)
+    sys.stderr.flush()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start(argv, **kw):
+    p = subprocess.Popen(["taskset", "-c", SERVER_CORE] + argv, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, **kw)
+    procs.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p in procs:
+        procs.remove(p)
+
+
+def wait_http(port, path="/healthz"):
+    for _ in range(200):
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", path)
+            c.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("bench: nothing answers on port %d" % port)
+
+
+class Notifd:
+    def __init__(self, binary, db, sync="full"):
+        self.port = free_port()
+        self.proc = start([binary, "--listen", "127.0.0.1:%d" % self.port, "--db", db,
+                           "--admin-key", KEY, "--threads", "1", "--synchronous", sync])
+        wait_http(self.port)
+        self.conn = None
+
+    def call(self, method, path, body=None):
+        """One request on a kept-alive connection, opened again when the
+        server closed it (its idle timeout runs during slow scenarios)."""
+        data = json.dumps(body).encode() if body is not None else None
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+            try:
+                self.conn.request(method, path, body=data,
+                                  headers={"X-Key": KEY, "Content-Type": "application/json"})
+                r = self.conn.getresponse()
+                break
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+        payload = r.read()
+        if r.status >= 300:
+            raise SystemExit("bench: %s %s -> %d %s" % (method, path, r.status, payload[:200]))
+        return payload
+
+    def hwm_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        return 0
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+        stop(self.proc)
+
+
+def build_dataset(binary, quick):
+    """The cached dataset's path, built through the API when missing."""
+    targets, notifications = (1000, 20) if quick else (10000, 100)
+    os.makedirs(OUT, exist_ok=True)
+    # Keyed by the schema: a dataset from another schema is built again.
+    schema = re.findall(r"/\* (\d+):", open(os.path.join(
+        REPO, "src", "store", "sqlite", "schema.c")).read())
+    name = "dataset-s%s-%dx%d.db" % (schema[-1] if schema else "0", targets, notifications)
+    path = os.path.join(OUT, name)
+    if os.path.exists(path):
+        return path, targets
+    log("building %s (once): %d targets x %d deliveries" % (name, targets, notifications))
+    tmp = path + ".tmp"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(tmp + suffix):
+            os.remove(tmp + suffix)
+    d = Notifd(binary, tmp, sync="normal")
+    try:
+        seg = json.loads(d.call("POST", "/v1/segments", {"name": "everyone"}))["id"]
+        d.call("PUT", "/v1/campaigns/spring", {"name": "Spring"})
+        for i in range(targets):
+            d.call("PUT", "/v1/segments/%d/members/t%d" % (seg, i))
+        base = datetime.datetime(2024, 2, 1, tzinfo=datetime.timezone.utc)
+        for i in range(notifications):
+            at = base + datetime.timedelta(hours=6 * i)
+            n = {"libelle": "Notification number %d for everyone" % i,
+                 "body": "A body of some length, as notifications have, number %d." % i,
+                 "url": "/items/%d" % i, "type": "type%d" % (i % 5),
+                 "screen_name": ["notifd"], "batch": "batch %d" % (i // 10),
+                 "date_started": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "segments": [seg]}
+            if i % 4 == 0:
+                n["campaign_id"] = "spring"
+            d.call("POST", "/v1/notifications", n)
+    finally:
+        d.close()
+    subprocess.run(["sqlite3", tmp, "PRAGMA wal_checkpoint(TRUNCATE);"], check=True,
+                   stdout=subprocess.DEVNULL)
+    os.replace(tmp, path)
+    return path, targets
+
+
+def settle(port):
+    """Waits until a server has worked off what a load left queued (a slow
+    scenario's last requests), so the next scenario starts on an idle one."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        t0 = time.monotonic()
+        wait_http(port)
+        if time.monotonic() - t0 < 0.05:
+            return
+        time.sleep(0.2)
+
+
+def wrk(port, path, seconds, script=None, conns=64, targets=1):
+    """(requests/s, p50 ms, p99 ms) of one bounded wrk run; with a script,
+    @path and @targets are its arguments."""
+    argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds,
+            "--timeout", "30s", "--latency", "-H", "X-Key: " + KEY]
+    if script:
+        argv += ["-s", script, "http://127.0.0.1:%d/" % port, "--", path, str(targets)]
+    else:
+        argv += ["http://127.0.0.1:%d%s" % (port, path)]
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    out = cp.stdout
+    if cp.returncode != 0 or "Requests/sec" not in out:
+        raise SystemExit("bench: wrk failed on %s:\n%s%s" % (path, out, cp.stderr))
+    if "Non-2xx" in out:
+        raise SystemExit("bench: errors while loading %s:\n%s" % (path, out))
+
+    def ms(label):
+        m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)" % label, out, re.M)
+        if not m:
+            return float("nan")
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return rps, ms("50%"), ms("99%")
+
+
+RANDOM_LUA = """
+local fmt, n
+function init(args) fmt = args[1]; n = tonumber(args[2]); math.randomseed(7) end
+function request()
+  return wrk.format("GET", (string.gsub(fmt, "{t}", "t" .. math.random(0, n - 1))))
+end
+"""
+
+
+class Nginx:
+    """nginx serving one file at /static, pinned like notifd."""
+
+    def __init__(self, workdir):
+        self.dir = tempfile.mkdtemp(dir=workdir)
+        # nginx's workers drop to an unprivileged user when started as root.
+        os.chmod(workdir, 0o755)
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write("worker_processes 1; daemon off; pid %(d)s/nginx.pid;"
+                    " error_log %(d)s/error.log; events { worker_connections 1024; }"
+                    " http { access_log off; server { listen 127.0.0.1:%(p)d;"
+                    " location = /static { default_type application/json; alias %(d)s/body; }"
+                    " } }" % {"d": self.dir, "p": self.port})
+        with open(os.path.join(self.dir, "body"), "wb") as f:
+            f.write(b"{}")
+        self.proc = start(["nginx", "-c", os.path.join(self.dir, "nginx.conf"), "-p", self.dir])
+        wait_http(self.port, "/static")
+
+    def serve(self, body):
+        with open(os.path.join(self.dir, "body"), "wb") as f:
+            f.write(body)
+        os.chmod(os.path.join(self.dir, "body"), 0o644)
+
+    def close(self):
+        stop(self.proc)
+
+
+SCENARIOS = [
+    # name, path ({t}: a random target), goal (ratio to nginx serving the same bytes)
+    ("NP6 feed, random target, sort=desc", "/targets/{t}/notifications?sort=desc", 0.5),
+    ("NP6 feed with a start/end window",
+     "/targets/{t}/notifications?start=2024-02-05T00:00:00Z&end=2024-02-10T00:00:00Z", 0.45),
+    ("API3 LIST member_id, page of 20", "/api3/notification?member_id={t}&page_size=20", 0.35),
+    ("API3 LIST member_id, page of 20, XML",
+     "/api3/notification?member_id={t}&page_size=20&format=xml", 0.35),
+    ("API3 LIST unfiltered, page 3", "/api3/notification?page=3", 0.3),
+    ("API3 LIST order=title DESC", "/api3/notification?order=title%20DESC", 0.3),
+    ("API3 LIST campaign_id", "/api3/notification?campaign_id=spring", 0.3),
+    ("API3 LIST date_started=MM/DD/YYYY", "/api3/notification?date_started=02/03/2024", 0.15),
+    ("native feed page", "/v1/targets/{t}/notifications", 0.4),
+]
+
+
+def machine():
+    cpu = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return "%s, %d cores, %s" % (cpu or platform.machine(), os.cpu_count() or 0,
+                                 platform.platform(terse=True))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--binary", default=os.path.join(REPO, "build", "notifd"))
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="a one-minute subset")
+    ap.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
+    ap.add_argument("--label", default="", help="said in the entry's heading, e.g. which build")
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx", "taskset", "sqlite3"):
+        if not shutil.which(tool):
+            raise SystemExit("bench: %s is missing (make bench installs it)" % tool)
+    seconds = 2 if args.quick else args.seconds
+    binary = os.path.abspath(args.binary)
+    dataset, ntargets = build_dataset(binary, args.quick)
+    work = tempfile.mkdtemp(prefix="nd_bench_")
+    rows = []
+    try:
+        db = os.path.join(work, "bench.db")
+        shutil.copyfile(dataset, db)
+        lua = os.path.join(work, "random.lua")
+        with open(lua, "w") as f:
+            f.write(RANDOM_LUA)
+        d = Notifd(binary, db)
+        ng = Nginx(work)
+        scenarios = SCENARIOS[:3] if args.quick else SCENARIOS
+        for name, path, goal in scenarios:
+            body = d.call("GET", path.replace("{t}", "t1"))
+            ng.serve(body)
+            ceiling = wrk(ng.port, "/static", seconds)
+            got = wrk(d.port, path, seconds, script=lua, targets=ntargets)
+            settle(d.port)
+            rows.append((name, got, ceiling[0], goal, len(body)))
+            log("%s: %.0f req/s, ceiling %.0f" % (name, got[0], ceiling[0]))
+        hwm = d.hwm_kb()
+        d.close()
+        ng.close()
+
+        # Ingest: 1,000 explicit targets per request, synchronous=full.
+        d = Notifd(binary, db)
+        ingest = os.path.join(work, "ingest.lua")
+        with open(ingest, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.path = "/v1/notifications"\n'
+                    'wrk.headers["Content-Type"] = "application/json"\nwrk.body = %s\n'
+                    % json.dumps(json.dumps({"libelle": "ingest", "targets": [
+                        "t%d" % i for i in range(1000)]})))
+        got = wrk(d.port, "/", seconds, script=ingest, conns=2)
+        ingest_row = ("ingest, 1,000 targets per request (deliveries/s)",
+                      (got[0] * 1000, got[1], got[2]))
+        d.close()
+    finally:
+        for p in list(procs):
+            stop(p)
+        shutil.rmtree(work, ignore_errors=True)
+
+    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = ["## %s, commit %s%s%s" % (now, commit, " (quick)" if args.quick else "",
+                                       ", " + args.label if args.label else ""), "",
+             "Machine: %s. Dataset: %d targets; SQLite, synchronous=full; notifd and its"
+             " ceiling on core %s, wrk on core %s (64 connections, %d s)."
+             % (machine(), ntargets, SERVER_CORE, LOAD_CORE, seconds), "",
+             "| scenario | req/s | p50 ms | p99 ms | bytes | ceiling req/s | ratio | goal |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, (rps, p50, p99), ceiling, goal, size in rows:
+        lines.append("| %s | %.0f | %.2f | %.2f | %d | %.0f | %.2f | %s%.2f |"
+                     % (name, rps, p50, p99, size, ceiling, rps / ceiling,
+                        "" if rps / ceiling >= goal else "below ", goal))
+    name, (rate, p50, p99) = ingest_row
+    lines.append("| %s | %.0f | %.2f | %.2f | | not measured yet | | 0.70 of a raw insert |"
+                 % (name, rate, p50, p99))
+    lines += ["", "Peak RSS of the reading notifd: %.1f MB." % (hwm / 1024), ""]
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_record:
+        head = "# Benchmark results\n\nNewest first; `make bench` adds one entry per run.\n\n"
+        old = ""
+        if os.path.exists(RESULTS):
+            old = open(RESULTS).read()
+            old = old[len(head):] if old.startswith(head) else old
+        with open(RESULTS, "w") as f:
+            f.write(head + table + "\n" + old)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in list(procs):
+            stop(p)
