@@ -28,11 +28,6 @@ static const char *const kind_names[ND_REC__COUNT] = {
 	[ND_REC_NOTIFICATION] = "notification", [ND_REC_DELIVERY] = "delivery",
 };
 
-/* Delivery event columns, in enum nd_event order. */
-static const char *const event_fields[ND_EV__COUNT] = {
-	"impression", "activation", "redirection", "dismiss", "read", "completed",
-};
-
 /* --- writing --- */
 
 static void put_str(struct nd_buf *b, const char *name, const char *v)
@@ -140,7 +135,8 @@ static void write_record(struct nd_buf *b, const struct nd_record *r)
 		put_time(b, "updated_at", r->u.delivery.updated_at);
 		put_time(b, "deleted_at", r->u.delivery.deleted_at);
 		for (int i = 0; i < ND_EV__COUNT; i++)
-			put_time(b, event_fields[i], r->u.delivery.at[i]);
+			put_time(b, nd_event_time_field((enum nd_event)i),
+				 r->u.delivery.at[i]);
 		break;
 	default:
 		break;
@@ -380,7 +376,8 @@ static void read_fields(struct reader *rd, struct nd_record *r)
 		r->u.delivery.updated_at = get_time(rd, "updated_at", true);
 		r->u.delivery.deleted_at = get_time(rd, "deleted_at", true);
 		for (int i = 0; i < ND_EV__COUNT; i++)
-			r->u.delivery.at[i] = get_time(rd, event_fields[i], true);
+			r->u.delivery.at[i] =
+				get_time(rd, nd_event_time_field((enum nd_event)i), true);
 		break;
 	default:
 		break;

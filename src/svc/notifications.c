@@ -11,6 +11,18 @@ static const char *const event_names[ND_EV__COUNT] = {
 	[ND_EV_READ] = "read", [ND_EV_COMPLETE] = "complete",
 };
 
+/* A delivery's time of each event, as the native feed and exports name it. */
+static const char *const time_fields[ND_EV__COUNT] = {
+	[ND_EV_IMPRESSION] = "impression", [ND_EV_ACTIVATION] = "activation",
+	[ND_EV_REDIRECTION] = "redirection", [ND_EV_DISMISS] = "dismiss",
+	[ND_EV_READ] = "read", [ND_EV_COMPLETE] = "completed",
+};
+
+const char *nd_event_time_field(enum nd_event ev)
+{
+	return time_fields[ev];
+}
+
 bool nd_event_parse(const char *s, enum nd_event *out)
 {
 	for (int i = 0; i < ND_EV__COUNT; i++) {

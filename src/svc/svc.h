@@ -121,6 +121,9 @@ enum nd_err nd_svc_delivery_delete(const struct nd_call *c, const unsigned char 
 enum nd_err nd_svc_ping(struct nd_store_conn *db, struct nd_error *err);
 
 bool nd_event_parse(const char *s, enum nd_event *out);
+/* The name of the field holding a delivery's time of @ev ("read",
+ * "completed", ...), in the native feed and in exports. */
+const char *nd_event_time_field(enum nd_event ev);
 
 /* --- moving tenants between stores (svc/dump.c) --- */
 

@@ -150,12 +150,6 @@ struct feed_state {
 	int32_t last_key;
 };
 
-static const char *const event_fields[ND_EV__COUNT] = {
-	[ND_EV_IMPRESSION] = "impression", [ND_EV_ACTIVATION] = "activation",
-	[ND_EV_REDIRECTION] = "redirection", [ND_EV_DISMISS] = "dismiss",
-	[ND_EV_READ] = "read", [ND_EV_COMPLETE] = "completed",
-};
-
 static int feed_row(void *arg, const struct nd_delivery *d)
 {
 	struct feed_state *fs = arg;
@@ -171,7 +165,7 @@ static int feed_row(void *arg, const struct nd_delivery *d)
 	write_notification_fields(b, d->n);
 	write_time_field(b, "routed_at", d->routed_at);
 	for (int i = 0; i < ND_EV__COUNT; i++)
-		write_time_field(b, event_fields[i], d->at[i]);
+		write_time_field(b, nd_event_time_field((enum nd_event)i), d->at[i]);
 	nd_buf_putc(b, '}');
 	fs->last_at = d->routed_at;
 	fs->last_key = d->n->key;

@@ -183,9 +183,10 @@ static void op_free(struct nd_store *base)
 static bool op_abandon_tx(struct nd_store_conn *base)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	sq_load_reset(c);
 	if (sqlite3_get_autocommit(c->db))
 		return false;
+	/* An abandoned load is an open transaction too. */
+	sq_load_reset(c);
 	sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	return true;
 }
