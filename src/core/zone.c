@@ -10,8 +10,19 @@
 
 #include "util/mem.h"
 
+/* A local calendar day already worked out: [from, to) is its instants. */
+struct zone_day {
+	int64_t from, to;
+	int y, m, d;
+};
+
+#define ZONE_DAYS 8 /* by UTC day number; a page of rows spans a few days */
+
 struct nd_zone {
 	UCalendar *cal;
+	/* Asking ICU for a date costs more than writing a whole row, and the
+	 * rows of one response mostly fall on a few days. */
+	struct zone_day days[ZONE_DAYS];
 };
 
 struct nd_zone *nd_zone_open(const char *name)
@@ -35,7 +46,7 @@ struct nd_zone *nd_zone_open(const char *name)
 		return NULL;
 	/* Proleptic Gregorian throughout, like every other date in notifd. */
 	ucal_setGregorianChange(cal, -8.64e15, &st);
-	struct nd_zone *z = nd_xmalloc(sizeof *z);
+	struct nd_zone *z = nd_xcalloc(1, sizeof *z); /* empty days match nothing */
 	z->cal = cal;
 	return z;
 }
@@ -122,9 +133,19 @@ enum nd_err nd_zone_day(struct nd_zone *z, int y, int m, int d, int64_t *from, i
 
 void nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d)
 {
-	UErrorCode st = U_ZERO_ERROR;
-	ucal_setMillis(z->cal, (UDate)ms, &st);
-	*y = ucal_get(z->cal, UCAL_EXTENDED_YEAR, &st);
-	*m = ucal_get(z->cal, UCAL_MONTH, &st) + 1;
-	*d = ucal_get(z->cal, UCAL_DATE, &st);
+	int64_t day = ms / 86400000 - (ms % 86400000 < 0);
+	struct zone_day *c = &z->days[(uint64_t)day % ZONE_DAYS];
+	if (ms < c->from || ms >= c->to) {
+		UErrorCode st = U_ZERO_ERROR;
+		ucal_setMillis(z->cal, (UDate)ms, &st);
+		c->y = ucal_get(z->cal, UCAL_EXTENDED_YEAR, &st);
+		c->m = ucal_get(z->cal, UCAL_MONTH, &st) + 1;
+		c->d = ucal_get(z->cal, UCAL_DATE, &st);
+		if (U_FAILURE(st) || nd_zone_day(z, c->y, c->m, c->d, &c->from, &c->to) ||
+		    ms < c->from || ms >= c->to)
+			c->from = c->to = 0; /* answer, but keep nothing */
+	}
+	*y = c->y;
+	*m = c->m;
+	*d = c->d;
 }

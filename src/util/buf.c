@@ -21,7 +21,7 @@ void nd_buf_reset(struct nd_buf *b)
 	b->len = 0;
 }
 
-void nd_buf_reserve(struct nd_buf *b, size_t extra)
+void nd_buf_grow(struct nd_buf *b, size_t extra)
 {
 	size_t need = b->len + extra + 1;
 	if (need <= b->cap)
@@ -31,24 +31,6 @@ void nd_buf_reserve(struct nd_buf *b, size_t extra)
 		cap *= 2;
 	b->data = nd_xrealloc(b->data, cap);
 	b->cap = cap;
-}
-
-void nd_buf_add(struct nd_buf *b, const void *data, size_t n)
-{
-	nd_buf_reserve(b, n);
-	memcpy(b->data + b->len, data, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-void nd_buf_puts(struct nd_buf *b, const char *s)
-{
-	nd_buf_add(b, s, strlen(s));
-}
-
-void nd_buf_putc(struct nd_buf *b, char c)
-{
-	nd_buf_add(b, &c, 1);
 }
 
 void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct nd_buf {
 	char *data;
@@ -20,10 +21,38 @@ struct nd_buf {
 
 void nd_buf_release(struct nd_buf *b);
 void nd_buf_reset(struct nd_buf *b);
-void nd_buf_reserve(struct nd_buf *b, size_t extra);
-void nd_buf_add(struct nd_buf *b, const void *data, size_t n);
-void nd_buf_puts(struct nd_buf *b, const char *s);
-void nd_buf_putc(struct nd_buf *b, char c);
+/* Makes room for @extra more bytes and a NUL. */
+void nd_buf_grow(struct nd_buf *b, size_t extra);
+
+/* The appends are inline: the feeds call them several times per row, and
+ * with a literal argument the compiler folds strlen away. The contents stay
+ * NUL-terminated. */
+static inline void nd_buf_reserve(struct nd_buf *b, size_t extra)
+{
+	if (b->len + extra + 1 > b->cap)
+		nd_buf_grow(b, extra);
+}
+
+static inline void nd_buf_add(struct nd_buf *b, const void *data, size_t n)
+{
+	nd_buf_reserve(b, n);
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void nd_buf_puts(struct nd_buf *b, const char *s)
+{
+	nd_buf_add(b, s, strlen(s));
+}
+
+static inline void nd_buf_putc(struct nd_buf *b, char c)
+{
+	nd_buf_reserve(b, 1);
+	b->data[b->len++] = c;
+	b->data[b->len] = '\0';
+}
+
 void nd_buf_printf(struct nd_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Hands the NUL-terminated contents to the caller and empties @b. */

@@ -74,6 +74,37 @@ static void test_civil(void **state)
 	nd_zone_free(z);
 }
 
+/* The local date given for an instant is the day whose midnights enclose
+ * it, in any order of asking (dates are remembered per zone), around DST
+ * changes at midnight, half-hour changes and a day a zone skipped. */
+static void test_civil_many(void **state)
+{
+	(void)state;
+	static const char *const zones[] = {"America/New_York", "America/Sao_Paulo",
+					    "Australia/Lord_Howe", "Pacific/Apia",
+					    "Asia/Kathmandu"};
+	const int64_t start = iso("2011-01-01T00:00:00Z");
+	const int64_t step = (17 * 60 + 37) * 1000; /* never a whole hour */
+	const int64_t n = 2 * 366 * 86400000LL / step;
+	for (size_t zi = 0; zi < sizeof zones / sizeof zones[0]; zi++) {
+		struct nd_zone *z = nd_zone_open(zones[zi]);
+		struct nd_zone *check = nd_zone_open(zones[zi]);
+		assert_non_null(z);
+		for (int64_t i = 0; i < n; i++) {
+			int64_t ms = start + (i * 7919 % n) * step; /* hops about */
+			int y, m, d;
+			int64_t from, to;
+			nd_zone_civil(z, ms, &y, &m, &d);
+			assert_int_equal(nd_zone_day(check, y, m, d, &from, &to), ND_OK);
+			if (ms < from || ms >= to)
+				fail_msg("%s: instant %lld given %04d-%02d-%02d", zones[zi],
+					 (long long)ms, y, m, d);
+		}
+		nd_zone_free(check);
+		nd_zone_free(z);
+	}
+}
+
 static void age(int64_t now, int64_t then, const char *want)
 {
 	struct nd_zone *z = nd_zone_open("America/New_York");
@@ -131,7 +162,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_days),   cmocka_unit_test(test_valid),
-	    cmocka_unit_test(test_civil),  cmocka_unit_test(test_ages),
+	    cmocka_unit_test(test_civil),  cmocka_unit_test(test_civil_many),
+	    cmocka_unit_test(test_ages),
 	    cmocka_unit_test(test_dates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

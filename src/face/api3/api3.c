@@ -137,20 +137,29 @@ static void doc_sep(struct doc *d)
 	d->first[d->depth] = false;
 }
 
+/* @pre, then the name @key (which needs no escaping), then @post: each
+ * member of each row goes through here, so no printf. */
+static void doc_name(struct doc *d, const char *pre, const char *key, const char *post)
+{
+	nd_buf_puts(d->b, pre);
+	nd_buf_puts(d->b, key);
+	nd_buf_puts(d->b, post);
+}
+
 static void doc_key(struct doc *d, const char *key)
 {
 	if (d->xml) {
-		nd_buf_printf(d->b, "<%s>", key);
+		doc_name(d, "<", key, ">");
 		return;
 	}
 	doc_sep(d);
-	nd_buf_printf(d->b, "\"%s\":", key);
+	doc_name(d, "\"", key, "\":");
 }
 
 static void doc_end(struct doc *d, const char *key)
 {
 	if (d->xml)
-		nd_buf_printf(d->b, "</%s>", key);
+		doc_name(d, "</", key, ">");
 }
 
 static void doc_str(struct doc *d, const char *key, const char *s)
@@ -184,7 +193,7 @@ static void doc_bool(struct doc *d, const char *key, bool v)
 static void doc_open(struct doc *d, const char *key, bool item)
 {
 	if (d->xml)
-		nd_buf_printf(d->b, "<%s>", key);
+		doc_name(d, "<", key, ">");
 	else if (item)
 		doc_sep(d);
 	else
@@ -198,7 +207,7 @@ static void doc_close(struct doc *d, const char *key)
 {
 	d->depth--;
 	if (d->xml)
-		nd_buf_printf(d->b, "</%s>", key);
+		doc_name(d, "</", key, ">");
 	else
 		nd_buf_putc(d->b, '}');
 }

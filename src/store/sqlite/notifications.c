@@ -186,10 +186,47 @@ enum nd_err sq_op_notification_get(struct nd_store_conn *base, int64_t tenant_id
 	return (enum nd_err)ret;
 }
 
+/* A notification of the feed: from the connection's cache, else read and
+ * kept there. When it is too big to keep, it is read into @tmp and @st
+ * stays on its row until sq_done(*st) after use. */
+static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32_t key,
+				     struct nd_notification *tmp, sqlite3_stmt **st,
+				     const struct nd_notification **out, struct nd_error *err)
+{
+	static const char sql[] = "SELECT " SQ_NOTIFICATION_COLS
+				  " FROM notifications n WHERE n.tenant_id = ?1 AND n.nkey = ?2";
+	*out = nd_ncache_get(&c->notifications, tenant_id, key);
+	if (*out)
+		return ND_OK;
+	*st = sq_prep(c, sql, err);
+	if (!*st)
+		return err->code;
+	sqlite3_bind_int64(*st, 1, tenant_id);
+	sqlite3_bind_int(*st, 2, key);
+	enum nd_err e = sq_row(c, *st, "feed", "notification not found", err);
+	if (e) {
+		*st = NULL;
+		/* A delivery without its notification is a broken store. */
+		return e == ND_ERR_NOT_FOUND ? nd_fail(err, ND_ERR_INTERNAL, NULL, "feed") : e;
+	}
+	sq_read_notification(*st, 0, tmp);
+	*out = nd_ncache_put(&c->notifications, tenant_id, tmp);
+	if (*out) {
+		sq_done(*st);
+		*st = NULL;
+	} else {
+		*out = tmp;
+	}
+	return ND_OK;
+}
+
+/* The delivery columns alone: each row's notification comes from the
+ * connection's cache (store/ncache.h), which spares a join per row. The
+ * target's row id is looked up inside the same statement. */
 #define FEED_SELECT                                                                \
-	"SELECT " SQ_DELIVERY_COLS " FROM deliveries d JOIN notifications n"       \
-	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
-	" WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"          \
+	"SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey FROM deliveries d"                \
+	" WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"                         \
+	" AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?8)" \
 	" AND d.routed_at >= ?3 AND d.routed_at < ?4"
 
 enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
@@ -205,17 +242,10 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 	static const char desc[] = FEED_SELECT
 		" AND (d.routed_at < ?5 OR (d.routed_at = ?5 AND d.nkey < ?6))"
 		" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7";
-	int64_t tid;
-	enum nd_err e = sq_target_tid(c, tenant_id, q->target, false, &tid, err);
-	if (e == ND_ERR_NOT_FOUND)
-		return ND_OK;
-	if (e)
-		return e;
 	sqlite3_stmt *st = sq_prep(c, q->ascending ? asc : desc, err);
 	if (!st)
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
-	sqlite3_bind_int64(st, 2, tid);
 	sqlite3_bind_int64(st, 3, q->start == ND_NO_TIME ? INT64_MIN : q->start);
 	sqlite3_bind_int64(st, 4, q->end == ND_NO_TIME ? INT64_MAX : q->end);
 	if (q->after_at == ND_NO_TIME) {
@@ -226,16 +256,24 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 		sqlite3_bind_int(st, 6, q->after_key);
 	}
 	sqlite3_bind_int64(st, 7, q->limit ? (int64_t)q->limit : -1);
-	int rc, stop = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct nd_notification n;
+	sq_bind_text(st, 8, q->target);
+	int rc = SQLITE_DONE;
+	enum nd_err e = ND_OK;
+	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct nd_delivery d = {.target = q->target};
-		sq_read_delivery(st, 0, &d, &n);
-		stop = cb(arg, &d);
+		struct nd_notification tmp;
+		sqlite3_stmt *held = NULL;
+		sq_read_delivery_own(st, 0, &d);
+		e = feed_notification(c, tenant_id, sqlite3_column_int(st, SQ_DELIVERY_OWN_NCOLS),
+				      &tmp, &held, &d.n, err);
+		if (!e)
+			e = (enum nd_err)cb(arg, &d);
+		if (held)
+			sq_done(held);
 	}
 	sq_done(st);
-	if (stop)
-		return (enum nd_err)stop;
+	if (e)
+		return e;
 	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "feed", err);
 }
 

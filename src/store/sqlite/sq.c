@@ -103,6 +103,7 @@ static void conn_close(struct sq_conn *c)
 		free(c->dyn[i].sql);
 	}
 	free(c->load_tenant_name);
+	nd_ncache_clear(&c->notifications);
 	sqlite3_close_v2(c->db);
 	free(c);
 }
@@ -401,14 +402,19 @@ void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
 	n->deliveries = 0;
 }
 
-void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n)
+void sq_read_delivery_own(sqlite3_stmt *st, int base, struct nd_delivery *d)
 {
-	d->n = n;
 	d->routed_at = sqlite3_column_int64(st, base);
 	sq_col_guid(st, base + 1, d->guid);
 	for (int i = 0; i < ND_EV__COUNT; i++)
 		d->at[i] = sq_col_time(st, base + 2 + i);
-	sq_read_notification(st, base + 8, n);
+}
+
+void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n)
+{
+	d->n = n;
+	sq_read_delivery_own(st, base, d);
+	sq_read_notification(st, base + SQ_DELIVERY_OWN_NCOLS, n);
 }
 
 static const struct nd_store_ops sq_ops = {

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "store/ncache.h"
 
 #define SQ_STMT_CACHE 128
 
@@ -45,6 +46,7 @@ struct sq_conn {
 	struct sq_stmt_slot cache[SQ_STMT_CACHE];
 	struct sq_dyn_slot dyn[SQ_DYN_CACHE];
 	uint64_t dyn_uses;
+	struct nd_ncache notifications; /* feed rows take theirs from here */
 	struct sq_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
 	bool loading;
@@ -113,11 +115,13 @@ enum nd_err sq_campaign_exists(struct sq_conn *c, int64_t tenant_id, const char 
 	" n.campaign_id, n.profile, n.screen_names, n.batch, n.date_started,"      \
 	" n.date_due, n.created_at"
 #define SQ_NOTIFICATION_NCOLS 14
-/* A delivery (alias d) with its notification (alias n). */
-#define SQ_DELIVERY_COLS                                                           \
+/* A delivery's own columns (alias d), then with its notification (alias n). */
+#define SQ_DELIVERY_OWN_COLS                                                       \
 	"d.routed_at, d.guid, d.impression, d.activation, d.redirection,"          \
-	" d.dismiss, d.read_at, d.completed_at, " SQ_NOTIFICATION_COLS
-#define SQ_DELIVERY_NCOLS (8 + SQ_NOTIFICATION_NCOLS)
+	" d.dismiss, d.read_at, d.completed_at"
+#define SQ_DELIVERY_OWN_NCOLS 8
+#define SQ_DELIVERY_COLS SQ_DELIVERY_OWN_COLS ", " SQ_NOTIFICATION_COLS
+#define SQ_DELIVERY_NCOLS (SQ_DELIVERY_OWN_NCOLS + SQ_NOTIFICATION_NCOLS)
 
 /* Columns of a target (alias t), as sq_read_target() reads them. */
 #define SQ_TARGET_COLS                                                             \
@@ -125,6 +129,8 @@ enum nd_err sq_campaign_exists(struct sq_conn *c, int64_t tenant_id, const char 
 
 void sq_read_target(sqlite3_stmt *st, int base, struct nd_target *t);
 void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n);
+/* Reads SQ_DELIVERY_OWN_COLS into @d. */
+void sq_read_delivery_own(sqlite3_stmt *st, int base, struct nd_delivery *d);
 /* Reads SQ_DELIVERY_COLS into @d, pointing d->n at @n. */
 void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n);
 /* A 16-byte GUID column as text, "" when it is not one. */
