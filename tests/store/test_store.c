@@ -1138,6 +1138,64 @@ static void make_feed(struct fx *f)
 	send_to(f, f->t2, tg, 1, NULL, 0, 2000, &d);
 }
 
+/* Each feed row carries its own notification's text, however many
+ * notifications a feed crosses: more than a connection keeps in memory, read
+ * twice, beside another tenant's notification of the same key. */
+#define BIG_NOTES 1200
+#define BIG_BODY 4000
+
+struct big_check {
+	int64_t tenant;
+	size_t rows;
+	char fault[160];
+};
+
+static int big_cb(void *arg, const struct nd_delivery *d)
+{
+	struct big_check *c = arg;
+	char want[32];
+	snprintf(want, sizeof want, "t%lld n%d", (long long)c->tenant, d->n->key);
+	size_t len = d->n->body ? strlen(d->n->body) : 0;
+	if (!c->fault[0] && (strcmp(d->n->libelle, want) != 0 || len != BIG_BODY ||
+			     strncmp(d->n->body, want, strlen(want)) != 0))
+		snprintf(c->fault, sizeof c->fault, "row %zu: notification %d reads \"%.40s\"",
+			 c->rows, d->n->key, d->n->libelle);
+	c->rows++;
+	return 0;
+}
+
+static void test_feed_many_notifications(void **state)
+{
+	struct fx *f = *state;
+	static const char *const tg[] = {"big"};
+	static char body[BIG_BODY + 1];
+	char title[32];
+	const int64_t tenants[] = {f->t, f->t2};
+	for (size_t t = 0; t < 2; t++)
+		for (int i = 0; i < (t ? 3 : BIG_NOTES); i++) {
+			snprintf(title, sizeof title, "t%lld n%d", (long long)tenants[t], i + 1);
+			memset(body, 'x', BIG_BODY);
+			memcpy(body, title, strlen(title));
+			struct nd_notification n = fx_notif(title);
+			n.body = body;
+			struct nd_recipients to = {tg, 1, NULL, 0};
+			struct nd_missing_ref miss = {ND_REF_NONE, 0};
+			int64_t d;
+			OK(nd_store_notification_create(f->c, tenants[t], &n, &to, 1000 + i, &d,
+							&miss, &E));
+			assert_int_equal(n.key, i + 1);
+		}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t t = 0; t < 2; t++) {
+			struct big_check c = {.tenant = tenants[t]};
+			struct nd_feed_query q = fq("big", pass == 0);
+			OK(nd_store_feed(f->c, tenants[t], &q, big_cb, &c, &E));
+			if (c.fault[0])
+				fail_msg("%s", c.fault);
+			assert_int_equal(c.rows, t ? 3 : BIG_NOTES);
+		}
+}
+
 static void test_feed_order(void **state)
 {
 	struct fx *f = *state;
@@ -2062,6 +2120,7 @@ int main(void)
 	    T(test_notification_segments),
 	    T(test_notification_unknown_refs),
 	    T(test_feed_order),
+	    T(test_feed_many_notifications),
 	    T(test_feed_window),
 	    T(test_feed_limit_and_cursor),
 	    T(test_events),

@@ -226,7 +226,7 @@ static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32
 #define FEED_SELECT                                                                \
 	"SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey FROM deliveries d"                \
 	" WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"                         \
-	" AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?8)" \
+	" AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2)" \
 	" AND d.routed_at >= ?3 AND d.routed_at < ?4"
 
 enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
@@ -256,7 +256,7 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 		sqlite3_bind_int(st, 6, q->after_key);
 	}
 	sqlite3_bind_int64(st, 7, q->limit ? (int64_t)q->limit : -1);
-	sq_bind_text(st, 8, q->target);
+	sq_bind_text(st, 2, q->target);
 	int rc = SQLITE_DONE;
 	enum nd_err e = ND_OK;
 	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
