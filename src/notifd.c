@@ -87,7 +87,8 @@ static int usage_error(const char *fmt, ...)
 struct cli {
 	const char *cmd; /* "serve", "key create", "demo", "export", "import" */
 	const char *role, *target, *tenant;
-	const char *file; /* export, import: "-" or absent for the standard streams */
+	bool moves_data; /* export or import: takes a FILE, makes no key */
+	const char *file; /* "-" or absent for the standard streams */
 	const char *flag_name[32];
 	const char *flag_value[32];
 	size_t nflags;
@@ -108,7 +109,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		cli->cmd = argv[i];
 		i++;
 	}
-	bool takes_file = strcmp(cli->cmd, "export") == 0 || strcmp(cli->cmd, "import") == 0;
+	cli->moves_data = strcmp(cli->cmd, "export") == 0 || strcmp(cli->cmd, "import") == 0;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -120,7 +121,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			exit(0);
 		}
 		if (strncmp(a, "--", 2) != 0) {
-			if (!takes_file || cli->file)
+			if (!cli->moves_data || cli->file)
 				return usage_error("unexpected argument \"%s\"", a);
 			cli->file = a;
 			continue;
@@ -199,18 +200,24 @@ static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
 	return 0;
 }
 
+/* @file, or @std when it is absent or "-"; NULL (errno set) when it cannot
+ * be opened. */
+static FILE *open_arg(const char *file, const char *mode, FILE *std)
+{
+	return file && strcmp(file, "-") != 0 ? fopen(file, mode) : std;
+}
+
 static int cmd_export(const struct cli *cli, struct nd_store_conn *c)
 {
 	struct nd_error err = {0};
-	bool to_file = cli->file && strcmp(cli->file, "-") != 0;
-	FILE *out = to_file ? fopen(cli->file, "w") : stdout;
+	FILE *out = open_arg(cli->file, "w", stdout);
 	if (!out) {
 		fprintf(stderr, "notifd: cannot write %s: %s\n", cli->file, strerror(errno));
 		return 1;
 	}
 	size_t n;
 	enum nd_err e = nd_svc_export(c, cli->tenant, out, &n, &err);
-	if (to_file && fclose(out) != 0 && !e)
+	if (out != stdout && fclose(out) != 0 && !e)
 		e = nd_fail(&err, ND_ERR_INTERNAL, NULL, "cannot write %s", cli->file);
 	if (e)
 		return die(err.detail);
@@ -221,15 +228,14 @@ static int cmd_export(const struct cli *cli, struct nd_store_conn *c)
 static int cmd_import(const struct cli *cli, struct nd_store_conn *c)
 {
 	struct nd_error err = {0};
-	bool from_file = cli->file && strcmp(cli->file, "-") != 0;
-	FILE *in = from_file ? fopen(cli->file, "r") : stdin;
+	FILE *in = open_arg(cli->file, "r", stdin);
 	if (!in) {
 		fprintf(stderr, "notifd: cannot read %s: %s\n", cli->file, strerror(errno));
 		return 1;
 	}
 	size_t n;
 	enum nd_err e = nd_svc_import(c, in, &n, &err);
-	if (from_file)
+	if (in != stdin)
 		fclose(in);
 	if (e)
 		return die(err.detail);
@@ -251,7 +257,10 @@ static enum nd_err store_ready(struct nd_store *store, const char *admin_key,
 
 /* When the database cannot be reached at start (a PostgreSQL server still
  * starting, a network hiccup), notifd serves anyway, answering 503, and
- * this thread keeps trying with a capped backoff until the store is ready. */
+ * this thread asks the store again every WARMUP_RETRY_MS until it is
+ * ready. The store paces the real attempts itself (PostgreSQL backs off up
+ * to 2 s and logs an outage once), so asking often costs nothing and
+ * notices recovery soon. */
 struct warmup {
 	struct nd_store *store;
 	const char *admin_key;
@@ -262,18 +271,15 @@ struct warmup {
 	bool failed; /* a problem retrying cannot solve: notifd stops, exit 1 */
 };
 
-#define WARMUP_FIRST_MS 100
-#define WARMUP_MAX_MS 2000
+#define WARMUP_RETRY_MS 100
 
 static void *warmup_run(void *arg)
 {
 	struct warmup *w = arg;
-	unsigned wait_ms = WARMUP_FIRST_MS;
 	for (;;) {
 		struct timespec until;
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait_ms / 1000;
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		until.tv_nsec += WARMUP_RETRY_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
@@ -298,7 +304,6 @@ static void *warmup_run(void *arg)
 			kill(getpid(), SIGTERM);
 			return NULL;
 		}
-		wait_ms = wait_ms * 2 > WARMUP_MAX_MS ? WARMUP_MAX_MS : wait_ms * 2;
 	}
 }
 
@@ -403,8 +408,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* export and import move data as it is: they make no key. */
-	bool moving = strcmp(cli.cmd, "export") == 0 || strcmp(cli.cmd, "import") == 0;
-	if (cfg.admin_key && !moving && nd_svc_admin_key_ensure(c, cfg.admin_key, &err)) {
+	if (cfg.admin_key && !cli.moves_data && nd_svc_admin_key_ensure(c, cfg.admin_key, &err)) {
 		rc = die(err.detail);
 		goto out;
 	}

@@ -16,9 +16,7 @@
 #include "core/ids.h"
 #include "core/keys.h"
 #include "core/zone.h"
-
-/* Absent timestamp. */
-#define ND_NO_TIME INT64_MIN
+#include "util/time.h" /* ND_NO_TIME */
 
 /* --- tenants and keys --- */
 

@@ -9,6 +9,7 @@
 #include <unicode/ustring.h>
 
 #include "util/mem.h"
+#include "util/time.h"
 
 /* A local calendar day already worked out: [from, to) is its instants. */
 struct zone_day {
@@ -133,8 +134,7 @@ enum nd_err nd_zone_day(struct nd_zone *z, int y, int m, int d, int64_t *from, i
 
 void nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d)
 {
-	int64_t day = ms / 86400000 - (ms % 86400000 < 0);
-	struct zone_day *c = &z->days[(uint64_t)day % ZONE_DAYS];
+	struct zone_day *c = &z->days[(uint64_t)nd_floor_div(ms, 86400000) % ZONE_DAYS];
 	if (ms < c->from || ms >= c->to) {
 		UErrorCode st = U_ZERO_ERROR;
 		ucal_setMillis(z->cal, (UDate)ms, &st);

@@ -95,7 +95,6 @@ struct nd_req {
 	char *hdr_value[ND_MAX_EXTRA_HEADERS];
 	struct nd_error err;
 	struct nd_stream *stream; /* set by nd_reply_stream() */
-	bool xml;                 /* the face answers in XML (API3 format=xml) */
 	char **owned; /* decoded query values, freed with the request */
 	size_t nowned;
 };

@@ -29,14 +29,10 @@ enum nd_err nd_reply_stream(struct nd_req *r, unsigned status, const char *conte
 		s->release(s);
 		return e;
 	}
-	if (done) {
-		/* Everything fit in the first piece: a plain reply is cheaper. */
-		s->release(s);
-		r->status = status;
-		r->content_type = content_type;
-		return ND_OK;
-	}
-	r->stream = s;
+	if (done)
+		s->release(s); /* everything fit in the first piece: a plain reply */
+	else
+		r->stream = s;
 	r->status = status;
 	r->content_type = content_type;
 	return ND_OK;

@@ -6,11 +6,12 @@
  * a SQLite file. */
 #include "store/backend.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "core/ids.h"
 #include "util/buf.h"
 
 bool nd_store_is_postgres(const char *uri)
@@ -69,23 +70,16 @@ static void redact_keywords(struct nd_buf *b, const char *p)
 	}
 }
 
-/* Whether the @n bytes at @p, percent-decoded, say "password". */
+/* Whether the @n bytes at @p, percent-decoded, say "password" (in any
+ * case). A broken escape or an encoded NUL says nothing. */
 static bool is_password_key(const char *p, size_t n)
 {
-	static const char want[] = "password";
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++, k++) {
-		int c = (unsigned char)p[i];
-		if (c == '%' && i + 2 < n && isxdigit((unsigned char)p[i + 1]) &&
-		    isxdigit((unsigned char)p[i + 2])) {
-			char hex[3] = {p[i + 1], p[i + 2], 0};
-			c = (int)strtol(hex, NULL, 16);
-			i += 2;
-		}
-		if (k >= sizeof want - 1 || tolower(c) != want[k])
-			return false;
-	}
-	return k == sizeof want - 1;
+	/* "password" escaped whole is 24 bytes: anything longer is not it. */
+	char key[3 * 8 + 1];
+	if (n > sizeof key - 1)
+		return false;
+	long len = nd_pct_decode(p, n, key, false);
+	return len == 8 && strcasecmp(key, "password") == 0;
 }
 
 /* Copies a postgres:// URI, the password of its user part and of its

@@ -7,6 +7,7 @@
  * format is the same whatever the backend, which is what makes it the way
  * from SQLite to PostgreSQL and back. */
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,27 +33,30 @@ static const char *const kind_names[ND_REC__COUNT] = {
 
 static void put_str(struct nd_buf *b, const char *name, const char *v)
 {
-	nd_buf_printf(b, ",\"%s\":", name);
+	nd_buf_json_member(b, name);
 	nd_buf_json_str_or_null(b, v);
 }
 
 static void put_int(struct nd_buf *b, const char *name, int64_t v)
 {
-	nd_buf_printf(b, ",\"%s\":%lld", name, (long long)v);
+	nd_buf_json_member(b, name);
+	nd_buf_json_int(b, v);
 }
 
 static void put_time(struct nd_buf *b, const char *name, int64_t v)
 {
+	nd_buf_json_member(b, name);
 	if (v == ND_NO_TIME)
-		nd_buf_printf(b, ",\"%s\":null", name);
+		nd_buf_puts(b, "null");
 	else
-		put_int(b, name, v);
+		nd_buf_json_int(b, v);
 }
 
 /* @json is JSON text the store keeps verbatim (written by jansson). */
 static void put_raw(struct nd_buf *b, const char *name, const char *json, const char *empty)
 {
-	nd_buf_printf(b, ",\"%s\":%s", name, json ? json : empty);
+	nd_buf_json_member(b, name);
+	nd_buf_puts(b, json ? json : empty);
 }
 
 static void put_guid(struct nd_buf *b, const char *name, const unsigned char g[16])
@@ -75,8 +79,7 @@ static void write_record(struct nd_buf *b, const struct nd_record *r)
 		break;
 	case ND_REC_KEY: {
 		char hex[ND_KEY_HASH_LEN * 2 + 1];
-		for (size_t i = 0; i < ND_KEY_HASH_LEN; i++)
-			snprintf(hex + 2 * i, 3, "%02x", r->u.key.hash[i]);
+		sodium_bin2hex(hex, sizeof hex, r->u.key.hash, ND_KEY_HASH_LEN);
 		put_str(b, "hash", hex);
 		put_str(b, "role", nd_role_name(r->u.key.role));
 		put_str(b, "target", r->u.key.target);
@@ -287,8 +290,8 @@ static void read_key(struct reader *rd, struct nd_record *r)
 	size_t n = 0;
 	if (hex && strlen(hex) == ND_KEY_HASH_LEN * 2 &&
 	    strspn(hex, "0123456789abcdef") == ND_KEY_HASH_LEN * 2)
-		for (n = 0; n < ND_KEY_HASH_LEN; n++)
-			sscanf(hex + 2 * n, "%2hhx", &r->u.key.hash[n]);
+		sodium_hex2bin(r->u.key.hash, ND_KEY_HASH_LEN, hex, ND_KEY_HASH_LEN * 2, NULL, &n,
+			       NULL);
 	if (hex && n != ND_KEY_HASH_LEN)
 		bad_line(rd, "\"hash\" must be 64 lower-case hex digits");
 	if (role && !nd_role_parse(role, &r->u.key.role))
@@ -304,11 +307,9 @@ static void read_notification(struct reader *rd, struct nd_record *r)
 {
 	struct nd_notification *n = &r->u.notification;
 	n->key = get_int32(rd, "notification_key");
-	const char *guid = get_str(rd, "id", true);
 	unsigned char bin[16];
-	if (guid && !nd_guid_parse(guid, bin))
-		bad_line(rd, "\"id\" must be a GUID");
-	else if (guid)
+	get_guid(rd, "id", bin);
+	if (!rd->bad)
 		nd_guid_format(bin, n->guid);
 	n->libelle = get_str(rd, "libelle", true);
 	n->body = get_str(rd, "body", false);

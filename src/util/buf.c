@@ -179,9 +179,9 @@ void nd_buf_json_int(struct nd_buf *b, int64_t v)
 	nd_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
-void nd_buf_json_time(struct nd_buf *b, int64_t ms, bool present)
+void nd_buf_json_time(struct nd_buf *b, int64_t ms)
 {
-	if (!present) {
+	if (ms == ND_NO_TIME) {
 		nd_buf_puts(b, "null");
 		return;
 	}

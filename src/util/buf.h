@@ -67,12 +67,27 @@ size_t nd_utf8_seq(const unsigned char *s, size_t n);
 /* JSON value writers. */
 /* Starts the next array element: a comma unless the array was just opened. */
 void nd_buf_json_next(struct nd_buf *b);
+/* "name": for a member name that needs no escaping (one of notifd's own);
+ * rows write a dozen each, so it is inline and printf-free. */
+static inline void nd_buf_json_key(struct nd_buf *b, const char *name)
+{
+	nd_buf_putc(b, '"');
+	nd_buf_puts(b, name);
+	nd_buf_add(b, "\":", 2);
+}
+/* ,"name": - a member after an object's first. */
+static inline void nd_buf_json_member(struct nd_buf *b, const char *name)
+{
+	nd_buf_putc(b, ',');
+	nd_buf_json_key(b, name);
+}
 void nd_buf_json_str(struct nd_buf *b, const char *s);
 void nd_buf_json_strn(struct nd_buf *b, const char *s, size_t n);
 /* Writes null when @s is NULL. */
 void nd_buf_json_str_or_null(struct nd_buf *b, const char *s);
 void nd_buf_json_int(struct nd_buf *b, int64_t v);
-/* RFC 3339 UTC time from Unix milliseconds, or null when !present. */
-void nd_buf_json_time(struct nd_buf *b, int64_t ms, bool present);
+/* RFC 3339 UTC time from Unix milliseconds, or null for ND_NO_TIME
+ * (util/time.h). */
+void nd_buf_json_time(struct nd_buf *b, int64_t ms);
 
 #endif

@@ -10,7 +10,7 @@
 void nd_log_begin(struct nd_buf *b, const char *level)
 {
 	nd_buf_puts(b, "{\"ts\":");
-	nd_buf_json_time(b, nd_time_now_ms(), true);
+	nd_buf_json_time(b, nd_time_now_ms());
 	nd_buf_puts(b, ",\"level\":");
 	nd_buf_json_str(b, level);
 }

@@ -36,7 +36,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
+int64_t nd_floor_div(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
 	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -54,7 +54,7 @@ static char *fixed_digits(char *p, unsigned v, int width)
 
 void nd_time_format(int64_t ms, char out[ND_TIME_BUFSZ])
 {
-	int64_t days = floor_div(ms, 86400000);
+	int64_t days = nd_floor_div(ms, 86400000);
 	int64_t rem = ms - days * 86400000;
 	int64_t y;
 	unsigned mo, d;

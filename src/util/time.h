@@ -9,6 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Absent timestamp. */
+#define ND_NO_TIME INT64_MIN
+
+/* a / b rounded toward minus infinity (b > 0): times before 1970 too. */
+int64_t nd_floor_div(int64_t a, int64_t b);
+
 /* Enough for "YYYY-MM-DDTHH:MM:SS.mmmZ" and a NUL. */
 #define ND_TIME_BUFSZ 32
 

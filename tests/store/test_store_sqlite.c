@@ -3,6 +3,7 @@
  * backend shares is in test_store.c. */
 #include "fixture.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,6 +139,71 @@ static void test_id_exhaustion(void **state)
 	FAILS(ND_ERR_NOT_FOUND, nd_store_target_get(f->c, f->t, "v", no_target, NULL, &E));
 }
 
+/* --- a broken store --- */
+
+static int no_delivery(void *arg, const struct nd_delivery *d)
+{
+	(void)arg;
+	fail_msg("feed returned a delivery of notification %d", d->n ? d->n->key : -1);
+	return 1;
+}
+
+/* A delivery whose notification row is gone: the feed fails as internal,
+ * telling the client nothing, and the log names the tenant and the key. */
+static void test_feed_missing_notification(void **state)
+{
+	struct fx *f = *state;
+	static const char *const tg[] = {"a"};
+	struct nd_recipients to = {tg, 1, NULL, 0};
+	struct nd_missing_ref miss = {ND_REF_NONE, 0};
+	struct nd_notification n = fx_notif("gone");
+	int64_t d;
+	OK(nd_store_notification_create(f->c, f->t, &n, &to, 1000, &d, &miss, &E));
+	char sql[128];
+	snprintf(sql, sizeof sql, "DELETE FROM notifications WHERE tenant_id = %lld AND nkey = %d",
+		 (long long)f->t, (int)n.key);
+	exec_sql(f->uri, sql);
+
+	char path[512];
+	snprintf(path, sizeof path, "%s/feed-log.txt", fx_tmpdir());
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	struct nd_feed_query q = {.target = "a",
+				  .start = ND_NO_TIME,
+				  .end = ND_NO_TIME,
+				  .ascending = true,
+				  .after_at = ND_NO_TIME};
+	memset(&E, 0, sizeof E);
+	enum nd_err e = nd_store_feed(f->c, f->t, &q, no_delivery, NULL, &E);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	char log[1024] = "";
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	size_t len = fread(log, 1, sizeof log - 1, fp);
+	log[len] = '\0';
+	fclose(fp);
+	unlink(path);
+	assert_int_equal(e, ND_ERR_INTERNAL);
+	fx_check_error(&E, ND_ERR_INTERNAL, "nd_store_feed");
+	assert_string_equal(E.detail, "internal storage error");
+	char want[64];
+	snprintf(want, sizeof want, "tenant %lld", (long long)f->t);
+	if (!strstr(log, want))
+		fail_msg("log does not name %s: %s", want, log);
+	snprintf(want, sizeof want, "notification %d", (int)n.key);
+	if (!strstr(log, want))
+		fail_msg("log does not name %s: %s", want, log);
+	if (strstr(log, "SELECT"))
+		fail_msg("log shows SQL: %s", log);
+}
+
 /* --- query plans --- */
 
 struct plan {
@@ -239,6 +305,7 @@ int main(void)
 	    T(test_open_creates_file),
 	    T(test_schema_too_new),
 	    T(test_id_exhaustion),
+	    T(test_feed_missing_notification),
 	    T(test_list_plans),
 	};
 	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);

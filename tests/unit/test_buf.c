@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/time.h"
 
 static void test_empty(void **state)
 {
@@ -341,22 +342,19 @@ static void test_json_time(void **state)
 {
 	(void)state;
 	struct nd_buf b = ND_BUF_INIT;
-	nd_buf_json_time(&b, 1566656122000, false);
+	nd_buf_json_time(&b, ND_NO_TIME);
 	assert_string_equal(nd_buf_str(&b), "null");
 	nd_buf_reset(&b);
-	nd_buf_json_time(&b, 1566656122000, true);
+	nd_buf_json_time(&b, 1566656122000);
 	assert_string_equal(nd_buf_str(&b), "\"2019-08-24T14:15:22Z\"");
 	nd_buf_reset(&b);
-	nd_buf_json_time(&b, 1566656122250, true);
+	nd_buf_json_time(&b, 1566656122250);
 	assert_string_equal(nd_buf_str(&b), "\"2019-08-24T14:15:22.250Z\"");
 	nd_buf_reset(&b);
-	nd_buf_json_time(&b, 0, true);
+	nd_buf_json_time(&b, 0);
 	assert_string_equal(nd_buf_str(&b), "\"1970-01-01T00:00:00Z\"");
 	nd_buf_reset(&b);
-	nd_buf_json_time(&b, 0, false);
-	assert_string_equal(nd_buf_str(&b), "null");
-	nd_buf_reset(&b);
-	nd_buf_json_time(&b, -1, true);
+	nd_buf_json_time(&b, -1);
 	assert_string_equal(nd_buf_str(&b), "\"1969-12-31T23:59:59.999Z\"");
 	nd_buf_release(&b);
 }

@@ -18,20 +18,23 @@
 /* API3 answers every missing object, whoever's it is, with one message. */
 static const char api3_not_found[] = "Invalid object ID or you don't have access to this object";
 
+/* format=xml, valid or not in the rest of the request. */
+static bool wants_xml(struct nd_req *r)
+{
+	bool broken = false;
+	const char *f = nd_req_query(r, "format", &broken);
+	return f && strcmp(f, "xml") == 0;
+}
+
 static void api3_render_error(struct nd_req *r, const struct nd_err_info *info)
 {
 	struct nd_buf *b = &r->out;
 	const char *msg = r->err.code == ND_ERR_NOT_FOUND ? api3_not_found
 			  : r->err.detail[0]		  ? r->err.detail
 							  : info->title;
-	/* Errors found before the handler ran (key, role, method) still
-	 * answer in the format the request asked for. */
-	if (!r->xml) {
-		bool broken = false;
-		const char *f = nd_req_query(r, "format", &broken);
-		r->xml = f && strcmp(f, "xml") == 0;
-	}
-	if (r->xml) {
+	/* Every error, found before the handler ran (key, role, method) or
+	 * by it, answers in the format the request asked for. */
+	if (wants_xml(r)) {
 		nd_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 				 "<response><errorCode>%u</errorCode><message>",
 			      info->status);
@@ -81,6 +84,7 @@ struct view {
 	struct nd_zone *zone; /* the thread's, borrowed */
 	int64_t now;
 	bool with_member;
+	bool xml; /* format=xml */
 	struct doc doc;
 	const char *item; /* what an object is called: "notification", "notification_list" */
 	bool listing;     /* objects are elements of the array called item */
@@ -93,13 +97,13 @@ static enum nd_err bad(struct nd_req *r, const char *field, const char *msg)
 }
 
 /* format=json|xml; anything else is a 400 (rendered as JSON). */
-static enum nd_err read_format(struct nd_req *r)
+static enum nd_err read_format(struct nd_req *r, bool *xml)
 {
 	bool broken = false;
 	const char *f = nd_req_query(r, "format", &broken);
 	if (broken || (f && strcmp(f, "json") != 0 && strcmp(f, "xml") != 0))
 		return bad(r, "format", "format must be json or xml");
-	r->xml = f && strcmp(f, "xml") == 0;
+	*xml = f && strcmp(f, "xml") == 0;
 	return ND_OK;
 }
 
@@ -117,7 +121,7 @@ static enum nd_err open_view(struct nd_req *r, struct view *v)
 {
 	memset(v, 0, sizeof *v);
 	v->now = nd_time_now_ms();
-	enum nd_err e = read_format(r);
+	enum nd_err e = read_format(r, &v->xml);
 	if (!e)
 		e = read_with(r, &v->with_member);
 	if (e)
@@ -137,9 +141,9 @@ static void doc_sep(struct doc *d)
 	d->first[d->depth] = false;
 }
 
-/* @pre, then the name @key (which needs no escaping), then @post: each
+/* An XML tag: @pre, the name @key (which needs no escaping), @post; each
  * member of each row goes through here, so no printf. */
-static void doc_name(struct doc *d, const char *pre, const char *key, const char *post)
+static void doc_tag(struct doc *d, const char *pre, const char *key, const char *post)
 {
 	nd_buf_puts(d->b, pre);
 	nd_buf_puts(d->b, key);
@@ -149,17 +153,17 @@ static void doc_name(struct doc *d, const char *pre, const char *key, const char
 static void doc_key(struct doc *d, const char *key)
 {
 	if (d->xml) {
-		doc_name(d, "<", key, ">");
+		doc_tag(d, "<", key, ">");
 		return;
 	}
 	doc_sep(d);
-	doc_name(d, "\"", key, "\":");
+	nd_buf_json_key(d->b, key);
 }
 
 static void doc_end(struct doc *d, const char *key)
 {
 	if (d->xml)
-		doc_name(d, "</", key, ">");
+		doc_tag(d, "</", key, ">");
 }
 
 static void doc_str(struct doc *d, const char *key, const char *s)
@@ -193,7 +197,7 @@ static void doc_bool(struct doc *d, const char *key, bool v)
 static void doc_open(struct doc *d, const char *key, bool item)
 {
 	if (d->xml)
-		doc_name(d, "<", key, ">");
+		doc_tag(d, "<", key, ">");
 	else if (item)
 		doc_sep(d);
 	else
@@ -207,7 +211,7 @@ static void doc_close(struct doc *d, const char *key)
 {
 	d->depth--;
 	if (d->xml)
-		doc_name(d, "</", key, ">");
+		doc_tag(d, "</", key, ">");
 	else
 		nd_buf_putc(d->b, '}');
 }
@@ -231,9 +235,9 @@ static void doc_array_end(struct doc *d)
 }
 
 /* The document around the members: {...} or <?xml ...?><response>...</response>. */
-static void doc_begin(struct doc *d, struct nd_req *r)
+static void doc_begin(struct doc *d, struct nd_req *r, bool xml)
 {
-	*d = (struct doc){.b = &r->out, .xml = r->xml};
+	*d = (struct doc){.b = &r->out, .xml = xml};
 	d->first[0] = true;
 	nd_buf_puts(d->b, d->xml ? "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>" : "{");
 }
@@ -287,8 +291,7 @@ static int write_item(void *arg, const struct nd_item *it)
 	doc_str(d, "batch", n->batch);
 	doc_str(d, "date", age);
 	doc_str(d, "date_due", due);
-	/* floor division: routing times before 1970 stay consistent */
-	doc_int(d, "timestamp", dl->routed_at / 1000 - (dl->routed_at % 1000 < 0));
+	doc_int(d, "timestamp", nd_floor_div(dl->routed_at, 1000));
 	doc_str(d, "status_class", read ? "notifcation-item-read" : "notifcation-item-unread");
 	doc_bool(d, "read", read);
 	if (v->with_member) {
@@ -321,7 +324,7 @@ enum nd_err api3_get(struct nd_req *r)
 	if (!nd_guid_parse(nd_req_param(r, "id"), q.guid))
 		return not_found(r);
 	v.item = "notification";
-	doc_begin(&v.doc, r);
+	doc_begin(&v.doc, r, v.xml);
 	struct nd_call c = nd_req_call(r);
 	e = nd_svc_list(&c, &q, write_item, &v, NULL);
 	if (!e && v.items == 0)
@@ -331,7 +334,8 @@ enum nd_err api3_get(struct nd_req *r)
 
 enum nd_err api3_delete(struct nd_req *r)
 {
-	enum nd_err e = read_format(r);
+	bool xml;
+	enum nd_err e = read_format(r, &xml);
 	unsigned char guid[16];
 	if (e)
 		return e;
@@ -341,7 +345,7 @@ enum nd_err api3_delete(struct nd_req *r)
 	if ((e = nd_svc_delivery_delete(&c, guid)))
 		return e;
 	struct doc d;
-	doc_begin(&d, r);
+	doc_begin(&d, r, xml);
 	doc_str(&d, "message", "success");
 	doc_int(&d, "code", 200);
 	return doc_finish(&d, r);
@@ -474,7 +478,7 @@ enum nd_err api3_list(struct nd_req *r)
 		return e;
 	v.item = "notification_list";
 	v.listing = true;
-	doc_begin(&v.doc, r);
+	doc_begin(&v.doc, r, v.xml);
 	doc_array(&v.doc, "notification_list");
 	struct nd_call c = nd_req_call(r);
 	if ((e = nd_svc_list(&c, &q, write_item, &v, &total)))

@@ -37,13 +37,13 @@ static int feed_row(void *arg, const struct nd_delivery *d)
 	nd_buf_puts(b, ",\"libelle\":");
 	nd_buf_json_str(b, d->n->libelle ? d->n->libelle : "");
 	nd_buf_puts(b, ",\"dismiss\":");
-	nd_buf_json_time(b, d->at[ND_EV_DISMISS], d->at[ND_EV_DISMISS] != ND_NO_TIME);
+	nd_buf_json_time(b, d->at[ND_EV_DISMISS]);
 	nd_buf_puts(b, ",\"activation\":");
-	nd_buf_json_time(b, d->at[ND_EV_ACTIVATION], d->at[ND_EV_ACTIVATION] != ND_NO_TIME);
+	nd_buf_json_time(b, d->at[ND_EV_ACTIVATION]);
 	nd_buf_puts(b, ",\"redirection\":");
-	nd_buf_json_time(b, d->at[ND_EV_REDIRECTION], d->at[ND_EV_REDIRECTION] != ND_NO_TIME);
+	nd_buf_json_time(b, d->at[ND_EV_REDIRECTION]);
 	nd_buf_puts(b, ",\"impression\":");
-	nd_buf_json_time(b, d->at[ND_EV_IMPRESSION], d->at[ND_EV_IMPRESSION] != ND_NO_TIME);
+	nd_buf_json_time(b, d->at[ND_EV_IMPRESSION]);
 	nd_buf_putc(b, '}');
 	f->q.after_at = d->routed_at;
 	f->q.after_key = d->n->key;

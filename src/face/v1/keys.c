@@ -1,5 +1,4 @@
 /* keys.c - native key routes. */
-#include <string.h>
 
 #include "face/v1/v1.h"
 
@@ -28,7 +27,7 @@ enum nd_err v1_key_create(struct nd_req *r)
 			      k.key, nd_role_name(role));
 		nd_buf_json_str_or_null(b, target);
 		nd_buf_puts(b, ",\"created_at\":");
-		nd_buf_json_time(b, k.created_at, true);
+		nd_buf_json_time(b, k.created_at);
 		nd_buf_putc(b, '}');
 		nd_reply_json(r, 201);
 	}
@@ -43,9 +42,9 @@ static int key_row(void *arg, const struct nd_key_row *k)
 	nd_buf_printf(b, "{\"id\":\"%s\",\"role\":\"%s\",\"target\":", k->id, nd_role_name(k->role));
 	nd_buf_json_str_or_null(b, k->target);
 	nd_buf_puts(b, ",\"created_at\":");
-	nd_buf_json_time(b, k->created_at, true);
+	nd_buf_json_time(b, k->created_at);
 	nd_buf_puts(b, ",\"revoked_at\":");
-	nd_buf_json_time(b, k->revoked_at, k->revoked_at != ND_NO_TIME);
+	nd_buf_json_time(b, k->revoked_at);
 	nd_buf_putc(b, '}');
 	return 0;
 }

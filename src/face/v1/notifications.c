@@ -92,25 +92,16 @@ enum nd_err v1_notification_create(struct nd_req *r)
 	return e;
 }
 
-/* ,"name": for a member name that needs no escaping; feeds write a dozen
- * per row, so no printf here. */
-static void write_member(struct nd_buf *b, const char *name)
-{
-	nd_buf_add(b, ",\"", 2);
-	nd_buf_puts(b, name);
-	nd_buf_add(b, "\":", 2);
-}
-
 static void write_str_field(struct nd_buf *b, const char *name, const char *value)
 {
-	write_member(b, name);
+	nd_buf_json_member(b, name);
 	nd_buf_json_str_or_null(b, value);
 }
 
 static void write_time_field(struct nd_buf *b, const char *name, int64_t ms)
 {
-	write_member(b, name);
-	nd_buf_json_time(b, ms, ms != ND_NO_TIME);
+	nd_buf_json_member(b, name);
+	nd_buf_json_time(b, ms);
 }
 
 /* The notification's own fields, after an opening brace and a first member. */

@@ -106,9 +106,9 @@ static void write_campaign(struct nd_buf *b, const struct nd_campaign *c)
 	nd_buf_puts(b, ",\"name\":");
 	nd_buf_json_str(b, c->name);
 	nd_buf_puts(b, ",\"created_at\":");
-	nd_buf_json_time(b, c->created_at, true);
+	nd_buf_json_time(b, c->created_at);
 	nd_buf_puts(b, ",\"updated_at\":");
-	nd_buf_json_time(b, c->updated_at, true);
+	nd_buf_json_time(b, c->updated_at);
 	nd_buf_putc(b, '}');
 }
 

@@ -24,9 +24,9 @@ static void write_target(struct nd_buf *b, const struct nd_target *t)
 	nd_buf_puts(b, ",\"attributes\":");
 	nd_buf_puts(b, t->attributes ? t->attributes : "{}");
 	nd_buf_puts(b, ",\"created_at\":");
-	nd_buf_json_time(b, t->created_at, true);
+	nd_buf_json_time(b, t->created_at);
 	nd_buf_puts(b, ",\"updated_at\":");
-	nd_buf_json_time(b, t->updated_at, true);
+	nd_buf_json_time(b, t->updated_at);
 	nd_buf_putc(b, '}');
 }
 

@@ -14,7 +14,6 @@ struct dump {
 	nd_record_cb cb;
 	void *arg;
 	const char *tenant;
-	enum nd_record_kind kind;
 };
 
 static void key_row(PGresult *r, int row, struct nd_record *rec)
@@ -64,11 +63,10 @@ static void notification_row(PGresult *r, int row, struct nd_record *rec)
 
 static void delivery_row(PGresult *r, int row, struct nd_record *rec)
 {
-	char guid[ND_GUID_LEN + 1];
 	rec->u.delivery.target = pg_text(r, row, 0);
 	rec->u.delivery.key = (int32_t)pg_int(r, row, 1);
-	pg_guid(r, row, 2, guid);
-	if (!nd_guid_parse(guid, rec->u.delivery.guid))
+	/* The uuid's text (NULL reads as ""), in either case. */
+	if (!nd_guid_parse(PQgetvalue(r, row, 2), rec->u.delivery.guid))
 		memset(rec->u.delivery.guid, 0, sizeof rec->u.delivery.guid);
 	rec->u.delivery.routed_at = pg_int(r, row, 3);
 	rec->u.delivery.updated_at = pg_time(r, row, 4);
@@ -142,15 +140,37 @@ static enum nd_err dump_tenant(struct pg_conn *c, struct dump *d, int64_t tenant
 	return ND_OK;
 }
 
+/* A tenant's key and segment counters, read by its id alone: under Citus
+ * tenant_counters is distributed, and a join from tenants would ask every
+ * shard. */
+static enum nd_err read_counters(struct pg_conn *c, int64_t tenant_id, struct nd_record *rec,
+				 struct nd_error *err)
+{
+	static const char sql[] = "SELECT next_notification_key, next_segment_id"
+				  " FROM tenant_counters WHERE tenant_id = $1";
+	struct pg_params p = PG_PARAMS_INIT;
+	pg_p_int(&p, tenant_id);
+	PGresult *r = pg_query(c, sql, &p, "dump", err);
+	if (!r)
+		return err->code;
+	enum nd_err e = ND_OK;
+	if (PQntuples(r) == 1) {
+		rec->u.tenant.next_notification_key = pg_int(r, 0, 0);
+		rec->u.tenant.next_segment_id = pg_int(r, 0, 1);
+	} else {
+		e = pg_internal(err, "dump: tenant %lld has no counters", (long long)tenant_id);
+	}
+	PQclear(r);
+	return e;
+}
+
 static enum nd_err dump_all(struct pg_conn *c, struct dump *d, const char *only,
 			    struct nd_error *err)
 {
 	/* The tenants are few (a reference table under Citus): read at once,
 	 * so that each one's rows can then stream on the same connection. */
-	static const char sql[] = "SELECT t.id, t.name, t.time_zone, c.next_notification_key,"
-				  " c.next_segment_id, t.created_at FROM tenants t"
-				  " JOIN tenant_counters c ON c.tenant_id = t.id"
-				  " WHERE $1::text IS NULL OR t.name = $1::text ORDER BY t.id";
+	static const char sql[] = "SELECT id, name, time_zone, created_at FROM tenants"
+				  " WHERE $1::text IS NULL OR name = $1::text ORDER BY id";
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_text(&p, only);
 	PGresult *r = pg_query(c, sql, &p, "dump", err);
@@ -161,11 +181,11 @@ static enum nd_err dump_all(struct pg_conn *c, struct dump *d, const char *only,
 	for (int i = 0; !e && i < n; i++) {
 		struct nd_record rec = {.kind = ND_REC_TENANT, .tenant = pg_text(r, i, 1)};
 		rec.u.tenant.time_zone = pg_text(r, i, 2);
-		rec.u.tenant.next_notification_key = pg_int(r, i, 3);
-		rec.u.tenant.next_segment_id = pg_int(r, i, 4);
-		rec.u.tenant.created_at = pg_int(r, i, 5);
+		rec.u.tenant.created_at = pg_int(r, i, 3);
 		d->tenant = rec.tenant;
-		e = (enum nd_err)d->cb(d->arg, &rec);
+		e = read_counters(c, pg_int(r, i, 0), &rec, err);
+		if (!e)
+			e = (enum nd_err)d->cb(d->arg, &rec);
 		if (!e)
 			e = dump_tenant(c, d, pg_int(r, i, 0), err);
 	}
@@ -179,7 +199,7 @@ enum nd_err pg_dump(struct nd_store_conn *base, const char *tenant, nd_record_cb
 		    struct nd_error *err)
 {
 	struct pg_conn *c = pg_conn_of(base);
-	struct dump d = {cb, arg, NULL, ND_REC_TENANT};
+	struct dump d = {cb, arg, NULL};
 	/* One snapshot for every record, and no reconnection in the middle. */
 	enum nd_err e = pg_ready(c, err);
 	if (!e)
@@ -215,12 +235,20 @@ enum nd_err pg_load_begin(struct nd_store_conn *base, struct nd_error *err)
 	return e;
 }
 
-/* Sets the live counters of the tenant being loaded from its rows. */
+/* Sets the live counters of the tenant being loaded from its rows, and
+ * raises its key and id counters past the keys and ids it was given (a
+ * dump's counters are taken as they are only when no loaded row already
+ * holds the next value; they are never lowered). */
 static enum nd_err recount(struct pg_conn *c, struct nd_error *err)
 {
 	static const char *const sqls[] = {
 		"UPDATE tenant_counters SET deliveries = (SELECT count(*) FROM deliveries"
-		" WHERE tenant_id = $1 AND deleted_at IS NULL) WHERE tenant_id = $1",
+		" WHERE tenant_id = $1 AND deleted_at IS NULL),"
+		" next_notification_key = greatest(next_notification_key,"
+		" (SELECT max(nkey)::bigint + 1 FROM notifications WHERE tenant_id = $1)),"
+		" next_segment_id = greatest(next_segment_id,"
+		" (SELECT max(id)::bigint + 1 FROM segments WHERE tenant_id = $1))"
+		" WHERE tenant_id = $1",
 		"UPDATE targets t SET deliveries = (SELECT count(*) FROM deliveries d"
 		" WHERE d.tenant_id = $1 AND d.tid = t.tid AND d.deleted_at IS NULL)"
 		" WHERE t.tenant_id = $1",
@@ -285,11 +313,7 @@ static const char *const load_sql[ND_REC__COUNT] = {
 			      " WHERE tenant_id = $1 AND id = $2::integer)",
 	[ND_REC_CAMPAIGN] = "INSERT INTO campaigns (tenant_id, id, name, created_at, updated_at)"
 			    " VALUES ($1, $2, $3, $4, $5)",
-	[ND_REC_NOTIFICATION] =
-		"INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"
-		" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
-		" created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-		" $14, $15)",
+	[ND_REC_NOTIFICATION] = PG_NOTIFICATION_INSERT("", ""),
 	[ND_REC_DELIVERY] =
 		"INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid, updated_at,"
 		" deleted_at, impression, activation, redirection, dismiss, read_at, completed_at)"
@@ -353,20 +377,7 @@ static enum nd_err bind_record(struct pg_conn *c, struct pg_params *p, const str
 		const struct nd_notification *n = &rec->u.notification;
 		if (!nd_guid_parse(n->guid, guid))
 			return nd_fail(err, ND_ERR_INTERNAL, NULL, "notification without a GUID");
-		pg_p_int(p, n->key);
-		pg_p_bin(p, guid, 16);
-		pg_p_text(p, n->libelle);
-		pg_p_text(p, n->body);
-		pg_p_text(p, n->url);
-		pg_p_text(p, n->type);
-		pg_p_int(p, n->action_type);
-		pg_p_text(p, n->campaign_id);
-		pg_p_text(p, n->profile);
-		pg_p_text(p, n->screen_names ? n->screen_names : "[]");
-		pg_p_text(p, n->batch);
-		pg_p_time(p, n->date_started);
-		pg_p_time(p, n->date_due);
-		pg_p_int(p, n->created_at);
+		pg_p_notification(p, n, guid);
 		return ND_OK;
 	}
 	case ND_REC_DELIVERY:

@@ -166,32 +166,14 @@ static enum nd_err deliver(struct pg_conn *c, struct create_arg *a, struct nd_er
 static enum nd_err insert_notification(struct pg_conn *c, struct create_arg *a,
 				       struct nd_error *err)
 {
-	static const char ins[] =
-		"WITH t AS (UPDATE tenant_counters SET deliveries = deliveries + $16"
-		"  WHERE tenant_id = $1)"
-		" INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"
-		" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
-		" created_at, deliveries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-		" $12, $13, $14, $15, $16)";
+	static const char ins[] = "WITH t AS (UPDATE tenant_counters SET deliveries = deliveries + $16"
+				  "  WHERE tenant_id = $1) " PG_NOTIFICATION_INSERT(", deliveries", ", $16");
 	struct nd_notification *n = a->n;
 	unsigned char guid[16];
 	nd_guid_new(guid, n->guid);
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_int(&p, a->tenant_id);
-	pg_p_int(&p, n->key);
-	pg_p_bin(&p, guid, sizeof guid);
-	pg_p_text(&p, n->libelle);
-	pg_p_text(&p, n->body);
-	pg_p_text(&p, n->url);
-	pg_p_text(&p, n->type);
-	pg_p_int(&p, n->action_type);
-	pg_p_text(&p, n->campaign_id);
-	pg_p_text(&p, n->profile);
-	pg_p_text(&p, n->screen_names ? n->screen_names : "[]");
-	pg_p_text(&p, n->batch);
-	pg_p_time(&p, n->date_started);
-	pg_p_time(&p, n->date_due);
-	pg_p_int(&p, n->created_at);
+	pg_p_notification(&p, n, guid);
 	pg_p_int(&p, a->deliveries);
 	return pg_exec(c, ins, &p, "notification insert", NULL, err);
 }
@@ -200,7 +182,6 @@ static enum nd_err create_tx(struct pg_conn *c, void *arg, struct nd_error *err)
 {
 	struct create_arg *a = arg;
 	a->deliveries = 0;
-	*a->miss = (struct nd_missing_ref){ND_REF_NONE, 0};
 	enum nd_err e = ND_OK;
 	if (a->n->campaign_id)
 		e = check_campaign(c, a, err);
@@ -264,11 +245,14 @@ enum nd_err pg_notification_get(struct nd_store_conn *c, int64_t tenant_id, int3
 	return (enum nd_err)ret;
 }
 
+/* The target's id is looked up inside the statement: an unknown target
+ * matches no row, an empty feed. */
 #define FEED_SELECT                                                                                \
 	"SELECT " PG_DELIVERY_COLS " FROM deliveries d JOIN notifications n"                       \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                                        \
-	" WHERE d.tenant_id = $1 AND d.tid = $2 AND d.deleted_at IS NULL"                          \
-	" AND d.routed_at >= $3 AND d.routed_at < $4"
+	" WHERE d.tenant_id = $1"                                                                  \
+	" AND d.tid = (SELECT tid FROM targets WHERE tenant_id = $1 AND ext_id = $2)"              \
+	" AND d.deleted_at IS NULL AND d.routed_at >= $3 AND d.routed_at < $4"
 
 struct feed_arg {
 	const char *target;
@@ -294,16 +278,9 @@ enum nd_err pg_feed(struct nd_store_conn *c, int64_t tenant_id, const struct nd_
 					      " ORDER BY d.routed_at, d.nkey LIMIT $7";
 	static const char desc[] = FEED_SELECT " AND (d.routed_at, d.nkey) < ($5, $6)"
 					       " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $7";
-	struct pg_conn *pc = pg_conn_of(c);
-	int64_t tid;
-	enum nd_err e = pg_target_tid(pc, tenant_id, q->target, PG_TARGET_FIND, &tid, err);
-	if (e == ND_ERR_NOT_FOUND)
-		return ND_OK;
-	if (e)
-		return e;
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_int(&p, tenant_id);
-	pg_p_int(&p, tid);
+	pg_p_text(&p, q->target);
 	pg_p_int(&p, q->start == ND_NO_TIME ? INT64_MIN : q->start);
 	pg_p_int(&p, q->end == ND_NO_TIME ? INT64_MAX : q->end);
 	if (q->after_at == ND_NO_TIME) {
@@ -318,7 +295,8 @@ enum nd_err pg_feed(struct nd_store_conn *c, int64_t tenant_id, const struct nd_
 	else
 		pg_p_text(&p, NULL); /* LIMIT NULL: all */
 	struct feed_arg a = {q->target, cb, arg};
-	return pg_stream(pc, q->ascending ? asc : desc, NULL, &p, feed_row, &a, "feed", err);
+	return pg_stream(pg_conn_of(c), q->ascending ? asc : desc, NULL, &p, feed_row, &a, "feed",
+			 err);
 }
 
 struct event_arg {

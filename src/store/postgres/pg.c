@@ -649,6 +649,27 @@ void pg_read_notification(PGresult *r, int row, int base, struct nd_notification
 	n->deliveries = 0;
 }
 
+void pg_p_notification(struct pg_params *p, const struct nd_notification *n,
+		       const unsigned char guid[16])
+{
+	if (p->n != 1)
+		abort(); /* the tenant must be $1: a programming error */
+	pg_p_int(p, n->key);
+	pg_p_bin(p, guid, 16);
+	pg_p_text(p, n->libelle);
+	pg_p_text(p, n->body);
+	pg_p_text(p, n->url);
+	pg_p_text(p, n->type);
+	pg_p_int(p, n->action_type);
+	pg_p_text(p, n->campaign_id);
+	pg_p_text(p, n->profile);
+	pg_p_text(p, n->screen_names ? n->screen_names : "[]");
+	pg_p_text(p, n->batch);
+	pg_p_time(p, n->date_started);
+	pg_p_time(p, n->date_due);
+	pg_p_int(p, n->created_at);
+}
+
 void pg_read_delivery(PGresult *r, int row, int base, struct nd_delivery *d,
 		      struct nd_notification *n)
 {
@@ -710,16 +731,14 @@ static bool abandon_tx(struct nd_store_conn *base)
 	case PQTRANS_UNKNOWN:
 		conn_drop(c);
 		return false;
-	case PQTRANS_ACTIVE: {
-		/* A statement still running: nothing of ours leaves one, but
-		 * the connection must be usable for the next request. */
+	case PQTRANS_ACTIVE:
+		/* A statement still running: nothing of ours leaves one. It is
+		 * cancelled and, as in stream_once, the connection is not used
+		 * again: the cancel may land late, on its next statement. The
+		 * server rolls the transaction back as the connection closes. */
 		cancel(c);
-		PGresult *r;
-		while ((r = PQgetResult(c->pg)))
-			PQclear(r);
-		rollback(c);
+		conn_drop(c);
 		return true;
-	}
 	default:
 		rollback(c);
 		return true;

@@ -194,6 +194,21 @@ enum nd_err pg_target_tid(struct pg_conn *c, int64_t tenant_id, const char *ext,
 
 void pg_read_target(PGresult *r, int row, int base, struct nd_target *t);
 void pg_read_notification(PGresult *r, int row, int base, struct nd_notification *n);
+
+/* The INSERT of a notification row (creation and load share it): the
+ * tenant ($1) and the 14 columns pg_p_notification() fills ($2..$15), then
+ * @more_cols, more columns (", name, ..." or ""), with @more_values, their
+ * values. */
+#define PG_NOTIFICATION_INSERT(more_cols, more_values)                                             \
+	"INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"              \
+	" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"         \
+	" created_at" more_cols ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"     \
+	" $13, $14, $15" more_values ")"
+/* Adds $2..$15 of PG_NOTIFICATION_INSERT to @p, which holds the tenant as
+ * $1 (and nothing else): @n's columns and @guid, its GUID as 16 bytes,
+ * which @p points to (it must outlive the query). */
+void pg_p_notification(struct pg_params *p, const struct nd_notification *n,
+		       const unsigned char guid[16]);
 /* Reads PG_DELIVERY_COLS into @d, pointing d->n at @n. */
 void pg_read_delivery(PGresult *r, int row, int base, struct nd_delivery *d,
 		      struct nd_notification *n);

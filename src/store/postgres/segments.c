@@ -58,7 +58,6 @@ enum nd_err pg_segment_create(struct nd_store_conn *c, int64_t tenant_id, const 
 struct segment_rows {
 	nd_segment_cb cb;
 	void *arg;
-	size_t n;
 };
 
 static int segment_row(void *arg, PGresult *r, int row)
@@ -69,7 +68,6 @@ static int segment_row(void *arg, PGresult *r, int row)
 		.name = pg_text(r, row, 1),
 		.members = pg_int(r, row, 2),
 	};
-	a->n++;
 	return a->cb(a->arg, &s);
 }
 
@@ -79,7 +77,7 @@ enum nd_err pg_segment_list(struct nd_store_conn *c, int64_t tenant_id, nd_segme
 	static const char sql[] = SEGMENT_SELECT " WHERE s.tenant_id = $1 ORDER BY s.id";
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_int(&p, tenant_id);
-	struct segment_rows a = {cb, arg, 0};
+	struct segment_rows a = {cb, arg};
 	return pg_stream(pg_conn_of(c), sql, NULL, &p, segment_row, &a, "segment list", err);
 }
 
@@ -94,7 +92,7 @@ enum nd_err pg_segment_get(struct nd_store_conn *c, int64_t tenant_id, int32_t i
 	enum nd_err e = pg_row(pg_conn_of(c), sql, &p, "segment get", "segment not found", &r, err);
 	if (e)
 		return e;
-	struct segment_rows a = {cb, arg, 0};
+	struct segment_rows a = {cb, arg};
 	int ret = segment_row(&a, r, 0);
 	PQclear(r);
 	return (enum nd_err)ret;

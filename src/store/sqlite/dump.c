@@ -197,12 +197,22 @@ enum nd_err sq_op_load_begin(struct nd_store_conn *base, struct nd_error *err)
 	return ND_OK;
 }
 
-/* Sets the live counters of the tenant being loaded from its rows. */
+/* Sets the live counters of the tenant being loaded from its rows, and
+ * raises its key and id counters past the keys and ids it was given (a
+ * dump's counters are taken as they are only when no loaded row already
+ * holds the next value; they are never lowered). */
 static enum nd_err recount(struct sq_conn *c, struct nd_error *err)
 {
 	static const char *const sqls[] = {
+		/* max() of several values is NULL when one is: hence coalesce. */
 		"UPDATE tenants SET deliveries = (SELECT count(*) FROM deliveries"
-		" WHERE tenant_id = ?1 AND deleted_at IS NULL) WHERE id = ?1",
+		" WHERE tenant_id = ?1 AND deleted_at IS NULL),"
+		" next_notification_key = max(next_notification_key,"
+		" coalesce((SELECT max(nkey) FROM notifications WHERE tenant_id = ?1) + 1,"
+		" next_notification_key)),"
+		" next_segment_id = max(next_segment_id,"
+		" coalesce((SELECT max(id) FROM segments WHERE tenant_id = ?1) + 1, next_segment_id))"
+		" WHERE id = ?1",
 		"UPDATE targets SET deliveries = (SELECT count(*) FROM deliveries d"
 		" WHERE d.tenant_id = ?1 AND d.tid = targets.tid AND d.deleted_at IS NULL)"
 		" WHERE tenant_id = ?1",
@@ -305,21 +315,7 @@ static enum nd_err bind_record(struct sq_conn *c, sqlite3_stmt *st, const struct
 		unsigned char guid[16];
 		if (!nd_guid_parse(n->guid, guid))
 			return nd_fail(err, ND_ERR_INTERNAL, NULL, "notification without a GUID");
-		sqlite3_bind_int(st, 2, n->key);
-		sqlite3_bind_blob(st, 3, guid, sizeof guid, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, n->libelle, -1, SQLITE_STATIC);
-		sq_bind_text(st, 5, n->body);
-		sq_bind_text(st, 6, n->url);
-		sq_bind_text(st, 7, n->type);
-		sqlite3_bind_int(st, 8, n->action_type);
-		sq_bind_text(st, 9, n->campaign_id);
-		sq_bind_text(st, 10, n->profile);
-		sqlite3_bind_text(st, 11, n->screen_names ? n->screen_names : "[]", -1,
-				  SQLITE_STATIC);
-		sq_bind_text(st, 12, n->batch);
-		sq_bind_time(st, 13, n->date_started);
-		sq_bind_time(st, 14, n->date_due);
-		sqlite3_bind_int64(st, 15, n->created_at);
+		sq_bind_notification(st, c->load_tenant, n, guid);
 		return ND_OK;
 	}
 	case ND_REC_DELIVERY:
@@ -352,10 +348,7 @@ static const char *const load_sql[ND_REC__COUNT] = {
 			      " WHERE tenant_id = ?1 AND id = ?2)",
 	[ND_REC_CAMPAIGN] = "INSERT INTO campaigns (tenant_id, id, name, created_at, updated_at)"
 			    " VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ND_REC_NOTIFICATION] =
-		"INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"
-		" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
-		" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ND_REC_NOTIFICATION] = sq_notification_insert,
 	[ND_REC_DELIVERY] =
 		"INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid, updated_at, deleted_at,"
 		" impression, activation, redirection, dismiss, read_at, completed_at)"
@@ -421,13 +414,15 @@ enum nd_err sq_op_load_end(struct nd_store_conn *base, bool commit, struct nd_er
 {
 	struct sq_conn *c = sq_conn_of(base);
 	enum nd_err e = commit ? recount(c, err) : ND_OK;
-	int rc = SQLITE_OK;
-	if (commit && !e)
-		rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
-	if (!commit || e || rc != SQLITE_OK)
+	if (commit && !e) {
+		int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+		/* Before the ROLLBACK below, which would replace the engine's
+		 * message about the COMMIT with its own. */
+		if (rc != SQLITE_OK)
+			e = sq_fail(c, rc, "load commit", err);
+	}
+	if (!commit || e)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	sq_load_reset(c);
-	if (!e && rc != SQLITE_OK)
-		e = sq_fail(c, rc, "load commit", err);
 	return e;
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "util/log.h"
 #include "util/time.h"
 
 struct create_arg {
@@ -36,10 +37,6 @@ static enum nd_err insert_notification(struct sq_conn *c, struct create_arg *a,
 {
 	static const char bump[] = "UPDATE tenants SET next_notification_key = next_notification_key + 1"
 				   " WHERE id = ?1 RETURNING next_notification_key - 1";
-	static const char ins[] =
-		"INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"
-		" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
-		" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 	struct nd_notification *n = a->n;
 	sqlite3_stmt *st = sq_prep(c, bump, err);
 	if (!st)
@@ -56,23 +53,9 @@ static enum nd_err insert_notification(struct sq_conn *c, struct create_arg *a,
 	unsigned char guid[16];
 	nd_guid_new(guid, n->guid);
 	n->created_at = nd_time_now_ms();
-	if (!(st = sq_prep(c, ins, err)))
+	if (!(st = sq_prep(c, sq_notification_insert, err)))
 		return err->code;
-	sqlite3_bind_int64(st, 1, a->tenant_id);
-	sqlite3_bind_int(st, 2, n->key);
-	sqlite3_bind_blob(st, 3, guid, sizeof guid, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, n->libelle, -1, SQLITE_STATIC);
-	sq_bind_text(st, 5, n->body);
-	sq_bind_text(st, 6, n->url);
-	sq_bind_text(st, 7, n->type);
-	sqlite3_bind_int(st, 8, n->action_type);
-	sq_bind_text(st, 9, n->campaign_id);
-	sq_bind_text(st, 10, n->profile);
-	sqlite3_bind_text(st, 11, n->screen_names ? n->screen_names : "[]", -1, SQLITE_STATIC);
-	sq_bind_text(st, 12, n->batch);
-	sq_bind_time(st, 13, n->date_started);
-	sq_bind_time(st, 14, n->date_due);
-	sqlite3_bind_int64(st, 15, n->created_at);
+	sq_bind_notification(st, a->tenant_id, n, guid);
 	return sq_exec_stmt(c, st, "notification insert", err);
 }
 
@@ -206,8 +189,13 @@ static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32
 	enum nd_err e = sq_row(c, *st, "feed", "notification not found", err);
 	if (e) {
 		*st = NULL;
-		/* A delivery without its notification is a broken store. */
-		return e == ND_ERR_NOT_FOUND ? nd_fail(err, ND_ERR_INTERNAL, NULL, "feed") : e;
+		if (e != ND_ERR_NOT_FOUND)
+			return e;
+		/* A delivery without its notification is a broken store: logged
+		 * like any internal error, the client told no more. */
+		nd_log("error", "store", "feed: tenant %lld has a delivery of notification %d,"
+		       " which is missing", (long long)tenant_id, (int)key);
+		return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
 	}
 	sq_read_notification(*st, 0, tmp);
 	*out = nd_ncache_put(&c->notifications, tenant_id, tmp);

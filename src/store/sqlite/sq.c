@@ -402,6 +402,31 @@ void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n)
 	n->deliveries = 0;
 }
 
+const char sq_notification_insert[] =
+	"INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, type,"
+	" action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
+	" created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+void sq_bind_notification(sqlite3_stmt *st, int64_t tenant_id, const struct nd_notification *n,
+			  const unsigned char guid[16])
+{
+	sqlite3_bind_int64(st, 1, tenant_id);
+	sqlite3_bind_int(st, 2, n->key);
+	sqlite3_bind_blob(st, 3, guid, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, n->libelle, -1, SQLITE_STATIC);
+	sq_bind_text(st, 5, n->body);
+	sq_bind_text(st, 6, n->url);
+	sq_bind_text(st, 7, n->type);
+	sqlite3_bind_int(st, 8, n->action_type);
+	sq_bind_text(st, 9, n->campaign_id);
+	sq_bind_text(st, 10, n->profile);
+	sqlite3_bind_text(st, 11, n->screen_names ? n->screen_names : "[]", -1, SQLITE_STATIC);
+	sq_bind_text(st, 12, n->batch);
+	sq_bind_time(st, 13, n->date_started);
+	sq_bind_time(st, 14, n->date_due);
+	sqlite3_bind_int64(st, 15, n->created_at);
+}
+
 void sq_read_delivery_own(sqlite3_stmt *st, int base, struct nd_delivery *d)
 {
 	d->routed_at = sqlite3_column_int64(st, base);

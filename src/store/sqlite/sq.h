@@ -129,6 +129,13 @@ enum nd_err sq_campaign_exists(struct sq_conn *c, int64_t tenant_id, const char 
 
 void sq_read_target(sqlite3_stmt *st, int base, struct nd_target *t);
 void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n);
+
+/* The INSERT of a notification row (creation and load share it, and so its
+ * cached statement); sq_bind_notification() binds its 15 parameters: the
+ * tenant, @n's columns and @guid, its GUID as 16 bytes. */
+extern const char sq_notification_insert[];
+void sq_bind_notification(sqlite3_stmt *st, int64_t tenant_id, const struct nd_notification *n,
+			  const unsigned char guid[16]);
 /* Reads SQ_DELIVERY_OWN_COLS into @d. */
 void sq_read_delivery_own(sqlite3_stmt *st, int base, struct nd_delivery *d);
 /* Reads SQ_DELIVERY_COLS into @d, pointing d->n at @n. */

@@ -11,11 +11,25 @@ struct tenant_arg {
 	int64_t id;
 };
 
+static enum nd_err find(struct sq_conn *c, const char *name, int64_t *id, struct nd_error *err)
+{
+	static const char sql[] = "SELECT id FROM tenants WHERE name = ?1";
+	sqlite3_stmt *st = sq_prep(c, sql, err);
+	if (!st)
+		return err->code;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	enum nd_err e = sq_row(c, st, "tenant lookup", "tenant not found", err);
+	if (e)
+		return e;
+	*id = sqlite3_column_int64(st, 0);
+	sq_done(st);
+	return ND_OK;
+}
+
 static enum nd_err tenant_ensure_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
 	static const char ins[] = "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)"
 				  " ON CONFLICT (name) DO NOTHING";
-	static const char sel[] = "SELECT id FROM tenants WHERE name = ?1";
 	struct tenant_arg *a = arg;
 	sqlite3_stmt *st = sq_prep(c, ins, err);
 	if (!st)
@@ -25,14 +39,8 @@ static enum nd_err tenant_ensure_tx(struct sq_conn *c, void *arg, struct nd_erro
 	enum nd_err e = sq_exec_stmt(c, st, "tenant insert", err);
 	if (e)
 		return e;
-	if (!(st = sq_prep(c, sel, err)))
-		return err->code;
-	sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		a->id = sqlite3_column_int64(st, 0);
-	sq_done(st);
-	return rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, "tenant lookup", err);
+	/* The row is there now: inserted above, or already. */
+	return find(c, a->name, &a->id, err);
 }
 
 enum nd_err sq_op_tenant_ensure(struct nd_store_conn *base, const char *name,
@@ -49,18 +57,7 @@ enum nd_err sq_op_tenant_ensure(struct nd_store_conn *base, const char *name,
 enum nd_err sq_op_tenant_find(struct nd_store_conn *base, const char *name, int64_t *tenant_id,
 			      struct nd_error *err)
 {
-	struct sq_conn *c = sq_conn_of(base);
-	static const char sql[] = "SELECT id FROM tenants WHERE name = ?1";
-	sqlite3_stmt *st = sq_prep(c, sql, err);
-	if (!st)
-		return err->code;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	enum nd_err e = sq_row(c, st, "tenant lookup", "tenant not found", err);
-	if (e)
-		return e;
-	*tenant_id = sqlite3_column_int64(st, 0);
-	sq_done(st);
-	return ND_OK;
+	return find(sq_conn_of(base), name, tenant_id, err);
 }
 
 enum nd_err sq_op_tenant_get(struct nd_store_conn *base, int64_t tenant_id, nd_tenant_cb cb,
