@@ -456,12 +456,88 @@ def read_response(resp):
     return Response(resp.status, headers, body)
 
 
+def ok(d, method, path, body=None, status=None, **kw):
+    """d.request(...) that must succeed: any 2xx when status is None, else
+    exactly `status` (an int, or a tuple of allowed ones). Returns the
+    Response; raises AssertionError (a test failure) otherwise."""
+    r = d.request(method, path, body, **kw)
+    if status is None:
+        good = 200 <= r.status < 300
+    else:
+        good = r.status in (status if isinstance(status, tuple) else (status,))
+    if not good:
+        raise AssertionError("%s %s -> %d (expected %s): %r"
+                             % (method, path, r.status, status or "2xx", r.body))
+    return r
+
+
 _counter = itertools.count(1)
 
 
 def uid(prefix="id"):
     """A process-unique identifier."""
     return "%s-%d-%s" % (prefix, next(_counter), secrets.token_hex(3))
+
+
+def private_pg(testcase_cls, options=""):
+    """A private PostgreSQL server for one test class (from its setUpClass):
+    for tests that stop the server or need server options, since the run's
+    own server may be shared with other suites. Raises unittest.SkipTest
+    when no server can be started; the server is stopped and removed by a
+    class cleanup (which also runs when setUpClass fails later on)."""
+    try:
+        srv = pg_server.start(options=options)
+    except pg_server.Skip as e:
+        raise unittest.SkipTest(str(e))
+    testcase_cls.addClassCleanup(srv.stop)
+    return srv
+
+
+def populate(d, other_key):
+    """Fills, through every face, tenant "default" (d's admin key) and one
+    more tenant (other_key): targets with attributes, segments and members,
+    a campaign, notifications to targets and segments with every field,
+    events, a deleted delivery, keys of both roles and a revoked one, a time
+    zone. Returns (a member key of alice, the revoked member key of bob)."""
+    ok(d, "PATCH", "/v1/tenant", {"time_zone": "Europe/Paris"})
+    ok(d, "PUT", "/v1/targets/alice", {"name": "Alice", "email": "a@example.com",
+                                       "profile": "p", "attributes": {"plan": "pro", "n": [1, 2]}})
+    ok(d, "PUT", "/v1/targets/bob", {"name": "Bob \u00e9\u00e8 \u2603"})
+    ok(d, "PUT", "/v1/targets/" + enc("c/arol"), {})
+    seg = ok(d, "POST", "/v1/segments", {"name": "early"}).body["id"]
+    empty = ok(d, "POST", "/v1/segments", {"name": "empty"}).body["id"]
+    ok(d, "PUT", "/v1/segments/%d/members/alice" % seg)
+    ok(d, "POST", "/targets/dave/segments/%d" % seg)  # creates dave
+    ok(d, "PUT", "/v1/campaigns/spring", {"name": "Spring"})
+    keys = []
+    keys.append(ok(d, "POST", "/v1/notifications", {
+        "libelle": "Welcome", "body": "Hello <b>&</b>", "url": "/w", "type": "welcome",
+        "action_type": 3, "campaign_id": "spring", "profile": "pr",
+        "screen_name": ["x", "y"], "batch": "b1", "date_started": "2026-03-01T10:00:00Z",
+        "date_due": "2026-04-01T00:00:00.123Z", "targets": ["alice", "bob", "c/arol"]})
+                .body["notification_key"])
+    keys.append(ok(d, "POST", "/v1/notifications", {
+        "libelle": "To the segment", "segments": [seg, empty],
+        "date_started": "2026-03-02T10:00:00Z"}).body["notification_key"])
+    keys.append(ok(d, "POST", "/v1/notifications", {
+        "libelle": "Zed", "type": "alert", "targets": ["bob", "alice"],
+        "date_started": "2026-03-03T10:00:00.5Z"}).body["notification_key"])
+    ok(d, "POST", "/v1/targets/alice/events",
+       {"notification_key": keys[0], "type": "impression", "at": "2026-03-01T11:00:00Z"})
+    ok(d, "POST", "/v1/targets/alice/events", {"notification_key": keys[0], "type": "read",
+                                               "at": "2026-03-01T11:00:01.250Z"})
+    ok(d, "POST", "/v1/targets/bob/events", {"notification_key": keys[2], "type": "complete",
+                                             "at": "2026-03-04T00:00:00Z"})
+    ok(d, "POST", "/v1/targets/dave/events", {"notification_key": keys[1], "type": "dismiss",
+                                              "at": "2026-03-02T12:00:00Z"})
+    listing = ok(d, "GET", "/api3/notification?member_id=bob&order=title%20ASC").body
+    ok(d, "DELETE", "/api3/notification/" + listing["notification_list"][0]["id"])
+    member = ok(d, "POST", "/v1/keys", {"role": "member", "target": "alice"}).body["key"]
+    gone = ok(d, "POST", "/v1/keys", {"role": "member", "target": "bob"}).body
+    ok(d, "DELETE", "/v1/keys/" + gone["id"])
+    ok(d, "PUT", "/v1/targets/zoe", {"name": "Zoe"}, key=other_key)
+    ok(d, "POST", "/v1/notifications", {"libelle": "other", "targets": ["zoe"]}, key=other_key)
+    return member, gone["key"]
 
 
 class DaemonTestCase(unittest.TestCase):
@@ -503,16 +579,9 @@ class DaemonTestCase(unittest.TestCase):
         return self.daemon.request(method, path, body, **kw)
 
     def ok(self, method, path, body=None, status=None, **kw):
-        """Request that must succeed (2xx, or exactly `status`)."""
-        r = self.daemon.request(method, path, body, **kw)
-        if status is None:
-            ok = 200 <= r.status < 300
-        else:
-            ok = r.status == status
-        if not ok:
-            self.fail("%s %s -> %d (expected %s): %r"
-                      % (method, path, r.status, status or "2xx", r.body))
-        return r
+        """Request that must succeed (2xx, or exactly `status`): ok() on
+        this class's daemon."""
+        return ok(self.daemon, method, path, body, status=status, **kw)
 
     def uid(self, prefix="id"):
         return uid(prefix)

@@ -3,11 +3,13 @@ access log, /healthz."""
 
 import http.client
 import json
+import secrets
 import socket
 import tempfile
 import unittest
 
-from harness import BACKEND, Daemon, DaemonTestCase, REQ_ID_GEN_RE, KEY_ID_RE, read_response, main, pg
+from harness import (BACKEND, Daemon, DaemonTestCase, KEY_ID_RE, REQ_ID_GEN_RE, drop_db, main,
+                     new_db, pg, pg_server, read_response)
 
 MIB = 1024 * 1024
 
@@ -327,11 +329,24 @@ class TestStoreUnavailable(unittest.TestCase):
         def few_fds():
             resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
 
-        d = Daemon(tmp.name, extra_args=("--threads", "8"), preexec_fn=few_fds)
+        db = password = None
+        if BACKEND == "postgres":
+            # A password in the conninfo, there only to be leaked: the test
+            # server trusts local connections and never asks for it.
+            password = "e2e_pw_" + secrets.token_hex(8)
+            plain = new_db(tmp.name, "fds.db")
+            self.addCleanup(drop_db, plain)
+            db = plain + " password=" + password
+        d = Daemon(tmp.name, db=db, extra_args=("--threads", "8"), preexec_fn=few_fds)
         self.addCleanup(d.cleanup)
         d.start()
-        # what a body must never reveal: the db path or conninfo, directories, engines
-        hidden = [d.db, tmp.name] + ([pg().host] if BACKEND == "postgres" else [])
+        # What a body must never reveal: where the database is (the SQLite
+        # path; the pieces of a conninfo: socket directory, database name,
+        # password), directories, engines.
+        if BACKEND == "postgres":
+            hidden = [tmp.name, pg().host, pg_server.conninfo_dbname(db), password]
+        else:
+            hidden = [d.db, tmp.name]
         conns = []
         statuses = []
         for _ in range(21):
@@ -363,6 +378,9 @@ class TestStoreUnavailable(unittest.TestCase):
             self.assertTrue(any('"level":"error"' in l and "cannot open database" in l
                                 for l in d.log_lines()))
         self.assertEqual(d.stop(), 0)
+        if password:  # the logs name the database, never with its password
+            for line in d.log_lines() + d.stdout_lines:
+                self.assertNotIn(password, line)
 
 
 if __name__ == "__main__":

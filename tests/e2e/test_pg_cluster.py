@@ -24,7 +24,7 @@ import time
 import unittest
 
 import harness
-from harness import BACKEND, Daemon, enc, pg_server
+from harness import BACKEND, Daemon, enc, ok
 
 ONLY_PG = unittest.skipUnless(BACKEND == "postgres",
                               "several instances share a PostgreSQL database, not a SQLite file")
@@ -48,25 +48,34 @@ class Pair:
         self.b = Daemon(self.tmp.name, admin_key=key, db=db)
 
     def start(self):
-        self.a.start()
-        self.b.start()
+        """Starts both; when either fails, stops whatever runs and cleans up."""
+        try:
+            self.a.start()
+            self.b.start()
+        except BaseException:
+            self.close(check=False)
+            raise
         return self
 
-    def close(self):
-        for d in (self.a, self.b):
-            if d.running():
-                rc = d.stop()
-                if rc != 0:
-                    raise AssertionError("notifd exited %r" % rc)
-        self.tmp.cleanup()
-
-
-def ok(d, method, path, body=None, status=(200, 201, 204), key=harness.ADMIN):
-    r = d.request(method, path, body=body, key=key)
-    want = status if isinstance(status, tuple) else (status,)
-    if r.status not in want:
-        raise AssertionError("%s %s -> %s %r" % (method, path, r.status, r.body))
-    return r
+    def close(self, check=True):
+        """Stops both daemons and removes the directory, whatever happens on
+        the way; then (check) raises when either did not exit 0 on SIGTERM."""
+        bad = []
+        try:
+            for name, d in (("a", self.a), ("b", self.b)):
+                try:
+                    if d.proc is not None:  # running, or exited on its own
+                        rc = d.stop()
+                        if rc != 0:
+                            bad.append("notifd %s exited %r on SIGTERM" % (name, rc))
+                except Exception as e:  # e.g. did not exit in time (killed)
+                    bad.append("notifd %s: %s" % (name, e))
+                finally:
+                    d.cleanup()
+        finally:
+            self.tmp.cleanup()
+        if check and bad:
+            raise AssertionError("; ".join(bad))
 
 
 @ONLY_PG
@@ -74,15 +83,13 @@ class TestTwoInstances(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.db = harness.new_db(tempfile.gettempdir(), "pair.db")
+        cls.addClassCleanup(harness.drop_db, cls.db)  # also when the start fails
         cls.pair = Pair(cls.db).start()
         cls.a, cls.b = cls.pair.a, cls.pair.b
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            cls.pair.close()
-        finally:
-            harness.drop_db(cls.db)
+        cls.pair.close()
 
     def tenant(self, name):
         """A fresh tenant's admin key (notifd key create against the shared db)."""
@@ -171,18 +178,9 @@ class TestOutage(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        try:
-            cls.srv = pg_server.start()
-        except pg_server.Skip as e:
-            raise unittest.SkipTest(str(e))
+        cls.srv = harness.private_pg(cls)
         cls.tmp = tempfile.TemporaryDirectory(prefix="nd_outage_")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.srv.stop()
-        finally:
-            cls.tmp.cleanup()
+        cls.addClassCleanup(cls.tmp.cleanup)
 
     def daemon(self, db):
         d = Daemon(self.tmp.name, db=db, extra_args=["--threads", "2"])

@@ -360,13 +360,6 @@ class Server:
         """Keyword conninfo for database dbname on this server."""
         return make_conninfo(host=self.host, port=self.port, user=self.user, dbname=dbname)
 
-    def uri(self, dbname):
-        """The same as conninfo(), as a postgresql:// URI (libpq's form)."""
-        from urllib.parse import quote
-        return "postgresql://%s@/%s?host=%s&port=%d" % (
-            quote(self.user, safe=""), quote(dbname, safe=""), quote(self.host, safe="/"),
-            self.port)
-
     def __repr__(self):
         return "<pg_server.Server %s%s>" % (self.admin_conninfo, "" if self.owned else " attached")
 
@@ -533,10 +526,6 @@ class Server:
             time.sleep(0.02)
         return True
 
-    def restart_server(self, mode="fast"):
-        self.stop_server(mode)
-        return self.start_server()
-
     def running(self):
         """True while our postmaster process exists."""
         return self._pid_alive() or self._read_pid() is not None and self._is_ours(self._read_pid())
@@ -599,16 +588,21 @@ class Server:
 
 
 def _remove_dir(d):
-    """rm -rf d, but only a directory that holds our server.json marker (or
-    is one of our empty, half-made temp dirs)."""
+    """rm -rf d, but only a notifd-pg-* directory that is really ours: one
+    holding our server.json marker, or an empty one (made by start() but
+    failed before it wrote server.json)."""
     if not d or not os.path.isdir(d):
         return
-    ours = os.path.basename(d).startswith("notifd-pg-")
-    try:
-        with open(os.path.join(d, META)) as f:
-            ours = ours and json.load(f).get("marker") == MARKER
-    except (OSError, ValueError):
-        pass
+    ours = False
+    if os.path.basename(d).startswith("notifd-pg-"):
+        try:
+            with open(os.path.join(d, META)) as f:
+                ours = json.load(f).get("marker") == MARKER
+        except (OSError, ValueError):
+            try:
+                ours = not os.listdir(d)
+            except OSError:
+                ours = False
     if not ours:
         log("not removing %s: not a pg_server.py directory" % d)
         return

@@ -66,11 +66,50 @@ static void test_redact(void **state)
 	redacts("postgres://h/db?PASSWORD=secret", "postgres://h/db?PASSWORD=***");
 	redacts("postgres://h/db?passwordx=1", "postgres://h/db?passwordx=1");
 	redacts("sslcert=/x host=h password=hunter2", "sslcert=/x host=h password=***");
-	/* A short buffer truncates, never overruns. */
-	char small[8];
-	nd_store_redact("host=h password=abcdef", small, sizeof small);
-	assert_int_equal(strlen(small), sizeof small - 1);
-	assert_null(strstr(small, "abc"));
+}
+
+/* A buffer too short for the redacted text truncates it, never overruns,
+ * and never shows a piece of the password: not even when it ends where the
+ * password stood in the input. */
+static void test_redact_truncated(void **state)
+{
+	static const struct {
+		const char *in, *password;
+	} cases[] = {
+		{"host=h password=Xq7Zk9wR dbname=n", "Xq7Zk9wR"},
+		{"host=h password='Xq7 Zk9wR'", "Xq7 Zk9wR"},
+		{"postgres://notifd:Xq7Zk9wR@db.example/n", "Xq7Zk9wR"},
+		{"postgresql://db/n?user=u&password=Xq7Zk9wR&sslmode=require", "Xq7Zk9wR"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *in = cases[i].in, *pw = cases[i].password;
+		char full[256];
+		nd_store_redact(in, full, sizeof full);
+		size_t full_len = strlen(full);
+		assert_null(strstr(full, pw));
+		assert_non_null(strstr(in, pw));
+		size_t pw_len = strlen(pw);
+		/* Every size up to the whole input: among them each one that
+		 * ends inside the password's place in the input, and each one
+		 * that ends inside the "***" replacing it. */
+		for (size_t n = 1; n <= strlen(in) + 1; n++) {
+			char out[256 + 8];
+			memset(out, 'Z', sizeof out);
+			nd_store_redact(in, out, n);
+			size_t want = full_len < n - 1 ? full_len : n - 1;
+			assert_int_equal(strlen(out), want);
+			assert_memory_equal(out, full, want);
+			assert_int_equal(out[n], 'Z'); /* nothing written past n bytes */
+			for (size_t k = 2; k <= pw_len; k++) {
+				char piece[64];
+				memcpy(piece, pw, k);
+				piece[k] = '\0';
+				if (strstr(out, piece))
+					fail_msg("redact(\"%s\", %zu) = \"%s\" shows \"%s\"", in, n, out,
+						 piece);
+			}
+		}
+	}
 }
 
 int main(void)
@@ -78,6 +117,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_is_postgres),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_redact_truncated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
