@@ -59,7 +59,6 @@ else
 	bench/bench.py --binary $(BUILD)/notifd
 	bench/http.sh $(BUILD)/notifd
 	bench/list.py $(BUILD)/notifd
-	bench/backends.sh $(BUILD)/notifd
 endif
 
 clean:
