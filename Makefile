@@ -52,7 +52,7 @@ e2e: build
 	$(MESON) test -C $(BUILD) --suite e2e --print-errorlogs
 
 bench: build
-	@scripts/deps.sh wrk nginx-light sqlite3
+	@scripts/deps.sh wrk nginx-light sqlite3 curl
 ifdef QUICK
 	bench/bench.py --quick --binary $(BUILD)/notifd
 else

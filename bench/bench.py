@@ -132,23 +132,27 @@ class Notifd:
         stop(self.proc)
 
 
+def building(binary, path):
+    """(the temporary file a dataset for @path is built in, a notifd on it),
+    after removing what an interrupted build left."""
+    tmp = path + ".tmp"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(tmp + suffix):
+            os.remove(tmp + suffix)
+    return tmp, Notifd(binary, tmp, sync="normal")
+
+
 def build_dataset(binary, quick):
     """The cached dataset's path, built through the API when missing."""
     targets, notifications = (1000, 20) if quick else (10000, 100)
     os.makedirs(OUT, exist_ok=True)
     # Keyed by the schema: a dataset from another schema is built again.
-    schema = re.findall(r"/\* (\d+):", open(os.path.join(
-        REPO, "src", "store", "sqlite", "schema.c")).read())
-    name = "dataset-s%s-%dx%d.db" % (schema[-1] if schema else "0", targets, notifications)
+    name = "dataset-s%s-%dx%d.db" % (schema_version(), targets, notifications)
     path = os.path.join(OUT, name)
     if os.path.exists(path):
         return path, targets
     log("building %s (once): %d targets x %d deliveries" % (name, targets, notifications))
-    tmp = path + ".tmp"
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(tmp + suffix):
-            os.remove(tmp + suffix)
-    d = Notifd(binary, tmp, sync="normal")
+    tmp, d = building(binary, path)
     try:
         seg = json.loads(d.call("POST", "/v1/segments", {"name": "everyone"}))["id"]
         d.call("PUT", "/v1/campaigns/spring", {"name": "Spring"})
@@ -171,6 +175,112 @@ def build_dataset(binary, quick):
                    stdout=subprocess.DEVNULL)
     os.replace(tmp, path)
     return path, targets
+
+
+def schema_version():
+    found = re.findall(r"/\* (\d+):", open(os.path.join(
+        REPO, "src", "store", "sqlite", "schema.c")).read())
+    return found[-1] if found else "0"
+
+
+BIG = 1000000
+
+
+def build_big(binary):
+    """The cached dataset of the large scenarios: a segment of 1,000,000
+    members, and a target "big" with 1,000,000 deliveries (one per
+    notification). The tenant, segment and target come from the API; the
+    million rows are written straight into the file in one transaction
+    (going through the API would take hours), following
+    src/store/sqlite/schema.c like tests/e2e/test_np6_stream.py does.
+    Returns (path, segment id)."""
+    path = os.path.join(OUT, "big-s%s-%d.db" % (schema_version(), BIG))
+    if os.path.exists(path):
+        return path, 1
+    log("building %s (once): a %d-member segment, %d deliveries for one target"
+        % (os.path.basename(path), BIG, BIG))
+    tmp, d = building(binary, path)
+    try:
+        seg = json.loads(d.call("POST", "/v1/segments", {"name": "million"}))["id"]
+        d.call("PUT", "/v1/targets/big", {})
+    finally:
+        d.close()
+    assert seg == 1, seg
+    now = int(time.time() * 1000)
+    base = 1500000000000
+    sql = """
+PRAGMA synchronous=OFF; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;
+BEGIN IMMEDIATE;
+CREATE TEMP TABLE fx AS SELECT t.id AS tenant, t.next_notification_key AS first, g.tid AS big
+  FROM tenants t JOIN targets g ON g.tenant_id = t.id AND g.ext_id = 'big';
+INSERT INTO targets (tenant_id, ext_id, created_at, updated_at)
+  WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < %(n)d - 1)
+  SELECT fx.tenant, 'm' || i, %(now)d, %(now)d FROM fx, c;
+INSERT INTO memberships (tenant_id, segment_id, tid, created_at)
+  SELECT t.tenant_id, 1, t.tid, %(now)d FROM targets t, fx
+  WHERE t.tenant_id = fx.tenant AND t.ext_id LIKE 'm%%' ORDER BY t.tid;
+UPDATE segments SET members = %(n)d WHERE id = 1;
+INSERT INTO notifications (tenant_id, nkey, guid, libelle, body, url, date_started, created_at,
+  deliveries)
+  WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < %(n)d - 1)
+  SELECT fx.tenant, fx.first + i, randomblob(16), 'Notification ' || i,
+  'A body of some length, as notifications have, number ' || i || '.', '/items/' || i,
+  %(base)d + i * 1000, %(now)d, 1 FROM fx, c;
+INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid, updated_at)
+  SELECT n.tenant_id, fx.big, n.date_started, n.nkey, randomblob(16), n.date_started
+  FROM notifications n, fx WHERE n.tenant_id = fx.tenant AND n.nkey >= fx.first ORDER BY n.nkey;
+UPDATE tenants SET next_notification_key = next_notification_key + %(n)d,
+  deliveries = deliveries + %(n)d;
+UPDATE targets SET deliveries = %(n)d WHERE tid = (SELECT big FROM fx);
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+""" % {"n": BIG, "now": now, "base": base}
+    subprocess.run(["sqlite3", tmp], input=sql, text=True, check=True, stdout=subprocess.DEVNULL)
+    os.replace(tmp, path)
+    return path, seg
+
+
+def curl_seconds(port, method, path, body=None):
+    """Seconds one request took end to end (curl pinned to the load core),
+    and the bytes it received."""
+    argv = ["taskset", "-c", LOAD_CORE, "curl", "-sS", "-o", "/dev/null", "--max-time", "600",
+            "-w", "%{http_code} %{time_total} %{size_download}", "-X", method,
+            "-H", "X-Key: " + KEY, "http://127.0.0.1:%d%s" % (port, path)]
+    if body is not None:
+        argv += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
+    cp = subprocess.run(argv, capture_output=True, text=True, timeout=660)
+    status, secs, size = cp.stdout.split()
+    if cp.returncode != 0 or not status.startswith("2"):
+        raise SystemExit("bench: %s %s -> %s %s" % (method, path, status, cp.stderr))
+    return float(secs), int(size)
+
+
+def big_rows(binary, work):
+    """Streaming one target's 1,000,000-delivery NP6 feed, and fanning a
+    notification out to a 1,000,000-member segment (synchronous=full), each
+    on a freshly started notifd: (name, rate, seconds, peak RSS KB)."""
+    src, seg = build_big(binary)
+    db = os.path.join(work, "big.db")
+    shutil.copyfile(src, db)
+    rows = []
+    d = Notifd(binary, db)
+    try:
+        secs, size = curl_seconds(d.port, "GET", "/targets/big/notifications?sort=desc")
+        rows.append(("stream a %s-delivery NP6 feed (items/s, %d MB)" % (
+            format(BIG, ","), size // 1000000), BIG / secs, secs, d.hwm_kb()))
+    finally:
+        d.close()
+    d = Notifd(binary, db)
+    try:
+        secs, _ = curl_seconds(d.port, "POST", "/v1/notifications",
+                               {"libelle": "To everyone", "body": "A fan-out.",
+                                "segments": [seg]})
+        rows.append(("fan-out to a %s-member segment (deliveries/s)" % format(BIG, ","),
+                     BIG / secs, secs, d.hwm_kb()))
+    finally:
+        d.close()
+    os.remove(db)
+    return rows
 
 
 def raw_ceiling(binary, *args):
@@ -393,7 +503,7 @@ def main():
     ap.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
     ap.add_argument("--label", default="", help="said in the entry's heading, e.g. which build")
     args = ap.parse_args()
-    for tool in ("wrk", "nginx", "taskset", "sqlite3"):
+    for tool in ("wrk", "nginx", "taskset", "sqlite3", "curl"):
         if not shutil.which(tool):
             raise SystemExit("bench: %s is missing (make bench installs it)" % tool)
     seconds = 2 if args.quick else args.seconds
@@ -449,6 +559,7 @@ def main():
             raw_insert[variant] = raw_ceiling(binary, "ceiling_sqlite", "insert", path, raw_rows,
                                           1000, *extra)["rows_per_s"]
         boot_ms, idle_kb = start_up(binary, work)
+        big = [] if args.quick else big_rows(binary, work)
         pg_rows = [] if args.quick else postgres_rows(binary, work, seconds, lua, ingest)
     finally:
         for p in list(procs):
@@ -479,6 +590,11 @@ def main():
     lines.append("| %s | %.0f | %.2f | %.2f | | | | %s0.70 of the raw insert | %.0f | %.2f |"
                  % (name, rate, p50, p99, "" if rate / top >= 0.7 else "below ", top,
                     rate / top))
+    for name, rate, secs, hwm_big in big:
+        goal = 500000 if name.startswith("stream") else 100000
+        lines.append("| %s | %.0f | | | | | | %s%s/s, peak RSS %.1f MB (goal 64) | | |"
+                     % (name, rate, "" if rate >= goal and hwm_big <= 64 * 1024 else "below ",
+                        format(goal, ","), hwm_big / 1024))
     for name, (rps, p50, p99), raw, sqlite in pg_rows:
         lines.append("| %s | %.0f | %.2f | %.2f | | | | %s | %s | %s |"
                      % (name, rps, p50, p99,

@@ -67,7 +67,7 @@ struct nd_store_ops {
 
 	enum nd_err (*notification_create)(struct nd_store_conn *c, int64_t tenant_id,
 					   struct nd_notification *n,
-					   const struct nd_recipients *to, int64_t routed_at,
+					   const struct nd_recipients *to,
 					   int64_t *deliveries, struct nd_missing_ref *miss,
 					   struct nd_error *err);
 	enum nd_err (*notification_get)(struct nd_store_conn *c, int64_t tenant_id, int32_t key,

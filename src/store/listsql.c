@@ -1,31 +1,45 @@
 /* listsql.c - the text of the tenant-wide listing, for the SQL backends. */
 #include "store/listsql.h"
 
-static const struct {
+struct order_sql {
 	const char *expr;
 	bool nullable;
 	const char *const tie[3]; /* the index's remaining columns */
-} orders[ND_ORDER__COUNT] = {
-	[ND_ORDER_STARTED] = {"d.routed_at", false, {"d.tid", "d.nkey"}},
+};
+
+static const struct order_sql orders[ND_ORDER__COUNT] = {
+	[ND_ORDER_STARTED] = {"d.routed_at", false, {"d.nkey", "d.tid"}},
 	[ND_ORDER_COMPLETED] = {"d.completed_at", true, {"d.tid", "d.routed_at", "d.nkey"}},
 	[ND_ORDER_CREATED] = {"n.created_at", false, {"n.nkey", "d.tid"}},
 	[ND_ORDER_MODIFIED] = {"d.updated_at", false, {"d.tid", "d.routed_at", "d.nkey"}},
-	[ND_ORDER_TYPE] = {"n.type", true, {"n.nkey", "d.tid"}},
+	[ND_ORDER_TYPE] = {"n.type", true, {"n.date_started", "n.nkey", "d.tid"}},
 	[ND_ORDER_TITLE] = {"n.libelle", false, {"n.nkey", "d.tid"}},
 	[ND_ORDER_READ] = {"(d.read_at IS NOT NULL)", false, {"d.routed_at", "d.tid", "d.nkey"}},
 	[ND_ORDER_ID] = {"d.guid", false, {NULL}},
 	[ND_ORDER_KEY] = {"d.nkey", false, {"d.tid"}},
 };
 
+/* ND_ORDER_STARTED as the notifications write it: every delivery is routed
+ * at its notification's date_started, so this is the same order. */
+static const struct order_sql started_by_notification = {"n.date_started", false,
+							 {"n.nkey", "d.tid"}};
+
 static const struct nd_order_term default_order = {ND_ORDER_STARTED, true};
+
+static const struct order_sql *order_sql(enum nd_order_key k, bool n_time)
+{
+	return k == ND_ORDER_STARTED && n_time ? &started_by_notification : &orders[k];
+}
 
 static bool notification_filter(const struct nd_list_query *q)
 {
 	return q->campaign_id || q->type;
 }
 
-/* One " AND <term>" per present filter; %c takes the dialect's mark. */
-static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, bool by_tid)
+/* One " AND <term>" per present filter; %c takes the dialect's mark.
+ * @n_time: the started window on the notifications' date_started. */
+static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, bool by_tid,
+		      bool n_time)
 {
 	nd_buf_printf(b, " WHERE d.tenant_id = %c1 AND d.deleted_at IS NULL", m);
 	if (q->by_guid)
@@ -33,7 +47,8 @@ static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, b
 	if (q->by_key)
 		nd_buf_printf(b, " AND d.nkey = %c3", m);
 	if (q->started_from != ND_NO_TIME)
-		nd_buf_printf(b, " AND d.routed_at >= %c4 AND d.routed_at < %c5", m, m);
+		nd_buf_printf(b, " AND %s >= %c4 AND %s < %c5", n_time ? "n.date_started" : "d.routed_at",
+			      m, n_time ? "n.date_started" : "d.routed_at", m);
 	if (q->completed_from != ND_NO_TIME)
 		nd_buf_printf(b, " AND d.completed_at >= %c6 AND d.completed_at < %c7", m, m);
 	if (q->campaign_id)
@@ -45,7 +60,7 @@ static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, b
 }
 
 static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
-		      const struct nd_list_query *q)
+		      const struct nd_list_query *q, bool n_time)
 {
 	const struct nd_order_term *terms = q->norder ? q->order : &default_order;
 	size_t n = q->norder ? q->norder : 1;
@@ -54,25 +69,29 @@ static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		bool desc = terms[i].desc;
 		/* Unset sorts lowest: first ascending, last descending. */
 		const char *nulls = "";
-		if (d->spell_nulls && orders[terms[i].key].nullable)
+		const struct order_sql *o = order_sql(terms[i].key, n_time);
+		if (d->spell_nulls && o->nullable)
 			nulls = desc ? " NULLS LAST" : " NULLS FIRST";
-		nd_buf_printf(b, "%s%s %s%s", i ? ", " : "", orders[terms[i].key].expr,
-			      desc ? "DESC" : "ASC", nulls);
+		nd_buf_printf(b, "%s%s %s%s", i ? ", " : "", o->expr, desc ? "DESC" : "ASC", nulls);
 	}
 	/* The tie-break continues the last key's index in the same direction;
 	 * every key's columns plus its tie-break identify one delivery, and
 	 * the tie-break columns are never NULL. */
 	const struct nd_order_term *last = &terms[n - 1];
-	for (size_t i = 0; i < 3 && orders[last->key].tie[i]; i++)
-		nd_buf_printf(b, ", %s %s", orders[last->key].tie[i], last->desc ? "DESC" : "ASC");
+	const struct order_sql *o = order_sql(last->key, n_time);
+	for (size_t i = 0; i < 3 && o->tie[i]; i++)
+		nd_buf_printf(b, ", %s %s", o->tie[i], last->desc ? "DESC" : "ASC");
 }
 
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		     const struct nd_list_query *q, const char *select_from, bool by_tid)
 {
+	/* A member's deliveries are one range of the primary key, in routing
+	 * order: only a tenant-wide page walks the notifications. */
+	bool n_time = d->notification_time && !by_tid;
 	nd_buf_puts(b, select_from);
-	add_where(b, d->mark, q, by_tid);
-	add_order(b, d, q);
+	add_where(b, d->mark, q, by_tid, n_time);
+	add_order(b, d, q, n_time);
 	nd_buf_printf(b, " LIMIT %c11 OFFSET %c12", d->mark, d->mark);
 }
 
@@ -80,16 +99,20 @@ void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		      const struct nd_list_query *q)
 {
 	char m = d->mark;
-	bool windows = q->started_from != ND_NO_TIME || q->completed_from != ND_NO_TIME;
-	bool rows_only = windows || q->by_guid;
-	if (!rows_only && !q->member && !q->by_key && !notification_filter(q)) {
+	bool started = q->started_from != ND_NO_TIME;
+	bool rows_only = q->completed_from != ND_NO_TIME || q->by_guid;
+	/* Filters on what a notification decides, routing time included. */
+	bool per_notification = started || q->by_key || notification_filter(q);
+	if (!rows_only && !q->member && !per_notification) {
 		nd_buf_puts(b, d->tenant_total);
-	} else if (!rows_only && q->member && !q->by_key && !notification_filter(q)) {
+	} else if (!rows_only && q->member && !per_notification) {
 		nd_buf_puts(b, d->member_total);
 	} else if (!rows_only && !q->member) {
 		/* A sum over the matching notifications, read from their indexes. */
 		nd_buf_printf(b, "SELECT coalesce(sum(n.deliveries), 0) FROM notifications n"
 				 " WHERE n.tenant_id = %c1", m);
+		if (started)
+			nd_buf_printf(b, " AND n.date_started >= %c4 AND n.date_started < %c5", m, m);
 		if (q->by_key)
 			nd_buf_printf(b, " AND n.nkey = %c3", m);
 		if (q->campaign_id)
@@ -101,6 +124,6 @@ void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		if (notification_filter(q))
 			nd_buf_puts(b, " JOIN notifications n ON n.tenant_id = d.tenant_id"
 				       " AND n.nkey = d.nkey");
-		add_where(b, m, q, q->member != NULL);
+		add_where(b, m, q, q->member != NULL, false);
 	}
 }

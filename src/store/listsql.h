@@ -36,6 +36,11 @@ enum nd_listsql_param {
 struct nd_listsql_dialect {
 	char mark;        /* before a parameter number: '?' (SQLite) or '$' (PostgreSQL) */
 	bool spell_nulls; /* write NULLS FIRST/LAST (SQLite's default order) on nullable keys */
+	/* A tenant-wide page orders and windows the routing time by the
+	 * notifications' date_started (the same order: each delivery is routed
+	 * at it), so the plan walks notifications in that order and each one's
+	 * deliveries by target; else by the deliveries' routed_at index. */
+	bool notification_time;
 	/* SELECT of the tenant's live deliveries ($1) and the member's ($1, $9). */
 	const char *tenant_total, *member_total;
 };
@@ -45,8 +50,8 @@ struct nd_listsql_dialect {
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		     const struct nd_list_query *q, const char *select_from, bool by_tid);
 /* The query whose one row is the number of matches: a live counter when the
- * filters allow it (none, only a member, only notification-level ones),
- * else a count over the filters' index. */
+ * filters allow it (none, only a member, only what a notification decides:
+ * key, campaign, type, routing time), else a count over the filters' index. */
 void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		      const struct nd_list_query *q);
 

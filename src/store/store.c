@@ -13,6 +13,7 @@
 
 #include "core/ids.h"
 #include "util/buf.h"
+#include "util/time.h"
 
 bool nd_store_is_postgres(const char *uri)
 {
@@ -294,12 +295,14 @@ enum nd_err nd_store_campaign_get(struct nd_store_conn *c, int64_t tenant_id, co
 
 enum nd_err nd_store_notification_create(struct nd_store_conn *c, int64_t tenant_id,
 					 struct nd_notification *n,
-					 const struct nd_recipients *to, int64_t routed_at,
+					 const struct nd_recipients *to,
 					 int64_t *deliveries, struct nd_missing_ref *miss,
 					 struct nd_error *err)
 {
 	*miss = (struct nd_missing_ref){ND_REF_NONE, 0};
-	return c->ops->notification_create(c, tenant_id, n, to, routed_at, deliveries, miss, err);
+	if (n->date_started == ND_NO_TIME)
+		return nd_fail(err, ND_ERR_INTERNAL, NULL, "notification without date_started");
+	return c->ops->notification_create(c, tenant_id, n, to, deliveries, miss, err);
 }
 
 enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,

@@ -140,13 +140,14 @@ enum nd_err nd_store_campaign_get(struct nd_store_conn *c, int64_t tenant_id, co
 /* --- notifications and deliveries --- */
 
 /* Creates @n (its key, guid and created_at are assigned and written back)
- * and one delivery per distinct recipient, routed at @routed_at, in one
- * transaction. Unknown targets are created. An unknown campaign or segment
+ * and one delivery per distinct recipient in one transaction. Every
+ * delivery is routed at the notification's date_started, which must be set:
+ * listings order and window deliveries by either (src/store/listsql.c). Unknown targets are created. An unknown campaign or segment
  * is ND_ERR_NOT_FOUND with @miss telling which, and nothing is written; a
  * tenant out of int32 notification keys is ND_ERR_CONFLICT. */
 enum nd_err nd_store_notification_create(struct nd_store_conn *c, int64_t tenant_id,
 					 struct nd_notification *n,
-					 const struct nd_recipients *to, int64_t routed_at,
+					 const struct nd_recipients *to,
 					 int64_t *deliveries, struct nd_missing_ref *miss,
 					 struct nd_error *err);
 enum nd_err nd_store_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,

@@ -320,7 +320,7 @@ static void read_notification(struct reader *rd, struct nd_record *r)
 	n->profile = get_str(rd, "profile", false);
 	n->screen_names = get_json(rd, "screen_name", true);
 	n->batch = get_str(rd, "batch", false);
-	n->date_started = get_time(rd, "date_started", true);
+	n->date_started = get_time(rd, "date_started", false);
 	n->date_due = get_time(rd, "date_due", true);
 	n->created_at = get_time(rd, "created_at", false);
 }
@@ -441,6 +441,12 @@ static enum nd_err load_failed(struct reader *rd, enum nd_err e, const struct nd
 	if (e == ND_ERR_CONFLICT)
 		return nd_fail(rd->err, ND_ERR_INVALID_PARAM, NULL,
 			       "line %zu: this %s is already stored", rd->line, kind_names[r->kind]);
+	if (e == ND_ERR_NOT_FOUND && r->kind == ND_REC_DELIVERY)
+		return nd_fail(rd->err, ND_ERR_INVALID_PARAM, NULL,
+			       "line %zu: this delivery refers to a tenant, target or notification"
+			       " that comes later or not at all, or is not routed at its"
+			       " notification's date_started",
+			       rd->line);
 	if (e == ND_ERR_NOT_FOUND)
 		return nd_fail(rd->err, ND_ERR_INVALID_PARAM, NULL,
 			       "line %zu: this %s refers to a tenant, target, segment or "

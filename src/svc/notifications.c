@@ -43,7 +43,7 @@ enum nd_err nd_svc_notification_create(const struct nd_call *c, struct nd_notifi
 	if (n->date_started == ND_NO_TIME)
 		n->date_started = nd_time_now_ms();
 	struct nd_missing_ref miss;
-	e = nd_store_notification_create(c->db, svc_tenant(c), n, to, n->date_started, deliveries,
+	e = nd_store_notification_create(c->db, svc_tenant(c), n, to, deliveries,
 					 &miss, c->err);
 	if (e == ND_ERR_NOT_FOUND && miss.kind == ND_REF_CAMPAIGN)
 		return nd_fail(c->err, ND_ERR_UNKNOWN_REF, "campaign_id",

@@ -199,6 +199,10 @@ class TestRoundTrip(unittest.TestCase):
         wrong = json.loads(lines[-1])
         wrong["notification_key"] = 999
         refused("\n".join(lines[:-1] + [json.dumps(wrong)]) + "\n", "refers to")
+        # A delivery routed at another time than its notification starts.
+        wrong = json.loads(lines[-1])
+        wrong["routed_at"] += 1
+        refused("\n".join(lines[:-1] + [json.dumps(wrong)]) + "\n", "date_started")
         wrong = json.loads(lines[3])
         wrong["hash"] = "zz"
         refused("\n".join(lines[:3] + [json.dumps(wrong)] + lines[4:]) + "\n", "hash")

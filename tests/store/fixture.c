@@ -414,7 +414,7 @@ struct nd_notification fx_notif(const char *libelle)
 	struct nd_notification n;
 	memset(&n, 0, sizeof n);
 	n.libelle = libelle;
-	n.date_started = ND_NO_TIME;
+	n.date_started = 1000; /* the store routes deliveries at it */
 	n.date_due = ND_NO_TIME;
 	return n;
 }
@@ -451,8 +451,8 @@ void fx_make_list(struct fx *f, int32_t keys[6])
 		struct nd_recipients to = {spec[i].to, spec[i].nto, NULL, 0};
 		struct nd_missing_ref miss = {ND_REF_NONE, 0};
 		int64_t d;
-		OK(nd_store_notification_create(f->c, f->t, &n, &to, KEY_TIME + i * 60000, &d,
-						&miss, &E));
+		n.date_started = KEY_TIME + i * 60000;
+		OK(nd_store_notification_create(f->c, f->t, &n, &to, &d, &miss, &E));
 		keys[i] = n.key;
 	}
 }

@@ -209,7 +209,7 @@ static void test_tenant_get_zone(void **state)
 	struct nd_recipients to = {tg, 3, NULL, 0};
 	struct nd_missing_ref miss = {ND_REF_NONE, 0};
 	int64_t d;
-	OK(nd_store_notification_create(f->c, f->t, &n, &to, 1000, &d, &miss, &E));
+	OK(nd_store_notification_create(f->c, f->t, &n, &to, &d, &miss, &E));
 	assert_int_equal(tenant_deliveries(f->c, f->t), 2);
 	assert_int_equal(tenant_deliveries(f->c, f->t2), 0);
 	OK(nd_store_target_delete(f->c, f->t, "a", &E));
@@ -818,7 +818,8 @@ static int32_t send_to(struct fx *f, int64_t tenant, const char *const *targets,
 	struct nd_recipients to = {targets, nt, segs, ns};
 	struct nd_missing_ref miss = {ND_REF_NONE, 0};
 	int64_t d = -1;
-	OK(nd_store_notification_create(f->c, tenant, &n, &to, routed_at, &d, &miss, &E));
+	n.date_started = routed_at;
+	OK(nd_store_notification_create(f->c, tenant, &n, &to, &d, &miss, &E));
 	if (ndeliv)
 		*ndeliv = d;
 	return n.key;
@@ -842,7 +843,7 @@ static void test_notification_create(void **state)
 	struct nd_recipients to = {tg, 5, NULL, 0};
 	struct nd_missing_ref miss = {ND_REF_NONE, 0};
 	int64_t d = -1;
-	OK(nd_store_notification_create(f->c, f->t, &n, &to, 1000, &d, &miss, &E));
+	OK(nd_store_notification_create(f->c, f->t, &n, &to, &d, &miss, &E));
 	assert_int_equal(d, 2); /* a and b once each */
 	assert_int_equal(n.key, 1);
 	assert_int_equal(strlen(n.guid), ND_GUID_LEN);
@@ -892,7 +893,7 @@ static void test_notification_create(void **state)
 	assert_false(c.has_campaign);
 	assert_string_equal(c.screen_names, "[]");
 	assert_int_equal(c.action_type, 0);
-	assert_int_equal(c.date_started, ND_NO_TIME);
+	assert_int_equal(c.date_started, 1000); /* the routing time it was given */
 	assert_int_equal(c.date_due, ND_NO_TIME);
 	assert_int_equal(c.deliveries, 0);
 	assert_string_not_equal(c.guid, n.guid);
@@ -970,7 +971,7 @@ static struct nd_missing_ref refused(struct fx *f, int64_t tenant, struct nd_not
 	struct nd_missing_ref miss = {ND_REF_NONE, -7};
 	int64_t d = -7;
 	FAILS(ND_ERR_NOT_FOUND,
-	      nd_store_notification_create(f->c, tenant, n, to, 1000, &d, &miss, &E));
+	      nd_store_notification_create(f->c, tenant, n, to, &d, &miss, &E));
 	assert_int_equal(miss.kind, kind);
 	if (kind == ND_REF_SEGMENT && segment != ANY_SEGMENT)
 		assert_int_equal(miss.segment, segment);
@@ -1045,7 +1046,7 @@ static void test_notification_unknown_refs(void **state)
 	const int32_t good[] = {s1};
 	struct nd_recipients to4 = {tg, 1, good, 1};
 	struct nd_missing_ref miss = {ND_REF_NONE, 0};
-	OK(nd_store_notification_create(f->c, f->t, &n, &to4, 1000, &d, &miss, &E));
+	OK(nd_store_notification_create(f->c, f->t, &n, &to4, &d, &miss, &E));
 	assert_int_equal(n.key, 2);
 	assert_int_equal(d, 2);
 	memset(&c, 0, sizeof c);
@@ -1130,7 +1131,8 @@ static void make_feed(struct fx *f)
 		struct nd_recipients to = {i == 2 ? tg2 : tg, i == 2 ? 2 : 1, NULL, 0};
 		struct nd_missing_ref miss = {ND_REF_NONE, 0};
 		int64_t d;
-		OK(nd_store_notification_create(f->c, f->t, &n, &to, at[i], &d, &miss, &E));
+		n.date_started = at[i];
+		OK(nd_store_notification_create(f->c, f->t, &n, &to, &d, &miss, &E));
 		assert_int_equal(n.key, i + 1);
 	}
 	/* Noise in the other tenant, same target id. */
@@ -1181,8 +1183,8 @@ static void test_feed_many_notifications(void **state)
 			struct nd_recipients to = {tg, 1, NULL, 0};
 			struct nd_missing_ref miss = {ND_REF_NONE, 0};
 			int64_t d;
-			OK(nd_store_notification_create(f->c, tenants[t], &n, &to, 1000 + i, &d,
-							&miss, &E));
+			n.date_started = 1000 + i;
+			OK(nd_store_notification_create(f->c, tenants[t], &n, &to, &d, &miss, &E));
 			assert_int_equal(n.key, i + 1);
 		}
 	for (int pass = 0; pass < 2; pass++)
@@ -1535,8 +1537,8 @@ static void *worker_run(void *arg)
 		struct nd_recipients to = {tg, 1, NULL, 0};
 		struct nd_missing_ref miss = {ND_REF_NONE, 0};
 		int64_t d;
-		if (nd_store_notification_create(c, w->tenant, &n, &to, 1000 + i, &d, &miss,
-						 &err)) {
+		n.date_started = 1000 + i;
+		if (nd_store_notification_create(c, w->tenant, &n, &to, &d, &miss, &err)) {
 			snprintf(w->failure, sizeof w->failure, "notification %d: %s", i,
 				 err.detail);
 			return NULL;
@@ -2071,14 +2073,14 @@ static void test_errors_carry_no_field(void **state)
 	struct nd_missing_ref miss = {ND_REF_NONE, 0};
 	int64_t d;
 	FAILS_DIRTY(ND_ERR_NOT_FOUND,
-		    nd_store_notification_create(f->c, f->t, &n, &to, 1, &d, &miss, &E));
+		    nd_store_notification_create(f->c, f->t, &n, &to, &d, &miss, &E));
 	assert_int_equal(miss.kind, ND_REF_CAMPAIGN);
 	const int32_t nine[] = {9};
 	struct nd_recipients to9 = {NULL, 0, nine, 1};
 	n = fx_notif("x");
 	miss = (struct nd_missing_ref){ND_REF_NONE, 0};
 	FAILS_DIRTY(ND_ERR_NOT_FOUND,
-		    nd_store_notification_create(f->c, f->t, &n, &to9, 1, &d, &miss, &E));
+		    nd_store_notification_create(f->c, f->t, &n, &to9, &d, &miss, &E));
 	assert_int_equal(miss.kind, ND_REF_SEGMENT);
 	assert_int_equal(miss.segment, 9);
 	unsigned char guid[16] = {0};

@@ -321,7 +321,7 @@ static const char *const load_sql[ND_REC__COUNT] = {
 		" $3::bigint), $7::bigint, $8::bigint, $9::bigint, $10::bigint, $11::bigint,"
 		" $12::bigint, $13::bigint"
 		" WHERE EXISTS (SELECT 1 FROM notifications"
-		" WHERE tenant_id = $1 AND nkey = $4::integer)",
+		" WHERE tenant_id = $1 AND nkey = $4::integer AND date_started = $3::bigint)",
 };
 
 /* Fills @p for @rec's statement; a target it names must be loaded. */

@@ -25,6 +25,9 @@ static const Oid types[ND_LP__COUNT] = {
 static const struct nd_listsql_dialect dialect = {
 	.mark = '$',
 	.spell_nulls = true,
+	/* PostgreSQL keeps no order from the inner side of a join: a page walks
+	 * the deliveries' own routed_at index. */
+	.notification_time = false,
 	.tenant_total = "SELECT deliveries FROM tenant_counters WHERE tenant_id = $1",
 	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = $1 AND tid = $9",
 };

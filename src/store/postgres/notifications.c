@@ -24,7 +24,6 @@ struct create_arg {
 	int64_t tenant_id;
 	struct nd_notification *n;
 	const struct nd_recipients *to;
-	int64_t routed_at;
 	int64_t deliveries;
 	struct nd_missing_ref *miss;
 	const char *targets;  /* text[] literal of to->targets */
@@ -116,7 +115,7 @@ static enum nd_err deliver_to(struct pg_conn *c, struct create_arg *a, const cha
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_int(&p, a->tenant_id);
 	pg_p_text(&p, list);
-	pg_p_int(&p, a->routed_at);
+	pg_p_int(&p, a->n->date_started);
 	pg_p_int(&p, a->n->key);
 	pg_p_int(&p, a->n->created_at);
 	PGresult *r;
@@ -198,7 +197,7 @@ static enum nd_err create_tx(struct pg_conn *c, void *arg, struct nd_error *err)
 
 enum nd_err pg_notification_create(struct nd_store_conn *c, int64_t tenant_id,
 				   struct nd_notification *n, const struct nd_recipients *to,
-				   int64_t routed_at, int64_t *deliveries,
+				   int64_t *deliveries,
 				   struct nd_missing_ref *miss, struct nd_error *err)
 {
 	struct nd_buf targets = ND_BUF_INIT, segments = ND_BUF_INIT;
@@ -211,7 +210,6 @@ enum nd_err pg_notification_create(struct nd_store_conn *c, int64_t tenant_id,
 		.tenant_id = tenant_id,
 		.n = n,
 		.to = to,
-		.routed_at = routed_at,
 		.miss = miss,
 		.targets = nd_buf_str(&targets),
 		.segments = nd_buf_str(&segments),

@@ -262,7 +262,7 @@ enum nd_err pg_campaign_get(struct nd_store_conn *c, int64_t tenant_id, const ch
 
 enum nd_err pg_notification_create(struct nd_store_conn *c, int64_t tenant_id,
 				   struct nd_notification *n, const struct nd_recipients *to,
-				   int64_t routed_at, int64_t *deliveries,
+				   int64_t *deliveries,
 				   struct nd_missing_ref *miss, struct nd_error *err);
 enum nd_err pg_notification_get(struct nd_store_conn *c, int64_t tenant_id, int32_t key,
 				nd_notification_cb cb, void *arg, struct nd_error *err);

@@ -353,7 +353,8 @@ static const char *const load_sql[ND_REC__COUNT] = {
 		"INSERT INTO deliveries (tenant_id, tid, routed_at, nkey, guid, updated_at, deleted_at,"
 		" impression, activation, redirection, dismiss, read_at, completed_at)"
 		" SELECT ?1, ?2, ?3, ?4, ?5, coalesce(?6, ?3), ?7, ?8, ?9, ?10, ?11, ?12, ?13"
-		" WHERE EXISTS (SELECT 1 FROM notifications WHERE tenant_id = ?1 AND nkey = ?4)",
+		" WHERE EXISTS (SELECT 1 FROM notifications WHERE tenant_id = ?1 AND nkey = ?4"
+		" AND date_started = ?3)",
 };
 
 /* A live delivery's GUID names one delivery of its tenant (API3 GET and

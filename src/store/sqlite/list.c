@@ -15,6 +15,7 @@
 static const struct nd_listsql_dialect dialect = {
 	.mark = '?',
 	.spell_nulls = false, /* SQLite's own order: NULL first ascending, last descending */
+	.notification_time = true,
 	.tenant_total = "SELECT deliveries FROM tenants WHERE id = ?1",
 	.member_total = "SELECT deliveries FROM targets WHERE tid = ?9",
 };

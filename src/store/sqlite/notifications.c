@@ -10,7 +10,6 @@ struct create_arg {
 	int64_t tenant_id;
 	struct nd_notification *n;
 	const struct nd_recipients *to;
-	int64_t routed_at;
 	int64_t deliveries;
 	struct nd_missing_ref *miss;
 };
@@ -109,7 +108,7 @@ static enum nd_err create_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 			return err->code;
 		sqlite3_bind_int64(st, 1, a->tenant_id);
 		sqlite3_bind_int64(st, 2, tid);
-		sqlite3_bind_int64(st, 3, a->routed_at);
+		sqlite3_bind_int64(st, 3, a->n->date_started);
 		sqlite3_bind_int(st, 4, a->n->key);
 		sqlite3_bind_int64(st, 5, a->n->created_at);
 		e = sq_exec_stmt(c, st, "delivery insert", err);
@@ -121,7 +120,7 @@ static enum nd_err create_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 			return err->code;
 		sqlite3_bind_int64(st, 1, a->tenant_id);
 		sqlite3_bind_int(st, 2, a->to->segments[i]);
-		sqlite3_bind_int64(st, 3, a->routed_at);
+		sqlite3_bind_int64(st, 3, a->n->date_started);
 		sqlite3_bind_int(st, 4, a->n->key);
 		sqlite3_bind_int64(st, 5, a->n->created_at);
 		e = sq_exec_stmt(c, st, "segment fan-out", err);
@@ -134,12 +133,12 @@ static enum nd_err create_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 
 enum nd_err sq_op_notification_create(struct nd_store_conn *base, int64_t tenant_id,
 					 struct nd_notification *n,
-					 const struct nd_recipients *to, int64_t routed_at,
+					 const struct nd_recipients *to,
 					 int64_t *deliveries, struct nd_missing_ref *miss,
 					 struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	struct create_arg a = {tenant_id, n, to, routed_at, 0, miss};
+	struct create_arg a = {tenant_id, n, to, 0, miss};
 	enum nd_err e = sq_tx(c, create_tx, &a, err);
 	if (!e)
 		*deliveries = a.deliveries;

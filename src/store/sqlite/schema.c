@@ -161,9 +161,64 @@ static const char *const migrations[] = {
 	" ('deliveries', 'deliveries_read', '100000000 1000000 1000000 500000 100'),"
 	" ('deliveries', 'deliveries_tenant_guid', '100000000 1000000 1000000 1');"
 	"ANALYZE sqlite_schema;",
+
+	/* 3: a tenant-wide listing in routing order walks the notifications.
+	 * Every delivery is routed at its notification's date_started, so
+	 * "newest first" is the notifications by date_started, each one's
+	 * deliveries by target through deliveries_notification: an index read in
+	 * order with or without a campaign, type or date_started filter (which
+	 * the notification indexes then lead with), and a window's total is a
+	 * sum over its notifications. deliveries_routed, one of the indexes every
+	 * delivery writes, is gone. SQLite continues an order from one table
+	 * into the next only through a UNIQUE index whose columns are NOT NULL,
+	 * hence the rebuild with date_started NOT NULL (it always was set). */
+	"CREATE TABLE notifications_new ("
+	"  tenant_id INTEGER NOT NULL,"
+	"  nkey INTEGER NOT NULL,"
+	"  guid BLOB NOT NULL UNIQUE,"
+	"  libelle TEXT NOT NULL,"
+	"  body TEXT, url TEXT, type TEXT,"
+	"  action_type INTEGER NOT NULL DEFAULT 0,"
+	"  campaign_id TEXT, profile TEXT,"
+	"  screen_names TEXT NOT NULL DEFAULT '[]',"
+	"  batch TEXT,"
+	"  date_started INTEGER NOT NULL, date_due INTEGER,"
+	"  created_at INTEGER NOT NULL,"
+	"  deliveries INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (tenant_id, nkey)) WITHOUT ROWID;"
+	"INSERT INTO notifications_new SELECT tenant_id, nkey, guid, libelle, body, url, type,"
+	"  action_type, campaign_id, profile, screen_names, batch,"
+	"  coalesce(date_started, (SELECT max(d.routed_at) FROM deliveries d"
+	"    WHERE d.tenant_id = n.tenant_id AND d.nkey = n.nkey), created_at),"
+	"  date_due, created_at, deliveries FROM notifications n;"
+	"DROP TABLE notifications;"
+	"ALTER TABLE notifications_new RENAME TO notifications;"
+	"DROP INDEX deliveries_routed;"
+	"CREATE UNIQUE INDEX notifications_started ON notifications (tenant_id, date_started, nkey);"
+	"CREATE UNIQUE INDEX notifications_campaign ON notifications"
+	"  (tenant_id, campaign_id, date_started, nkey);"
+	"CREATE UNIQUE INDEX notifications_type ON notifications (tenant_id, type, date_started, nkey);"
+	"CREATE UNIQUE INDEX notifications_title ON notifications (tenant_id, libelle, nkey);"
+	"CREATE UNIQUE INDEX notifications_created ON notifications (tenant_id, created_at, nkey);"
+	"DELETE FROM sqlite_stat1 WHERE tbl IN ('notifications', 'notifications_new')"
+	"  OR idx = 'deliveries_routed';"
+	"INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES"
+	" ('notifications', 'notifications', '1000000 10000 1'),"
+	" ('notifications', 'sqlite_autoindex_notifications_1', '1000000 1'),"
+	" ('notifications', 'notifications_started', '1000000 10000 1 1'),"
+	" ('notifications', 'notifications_campaign', '1000000 10000 100 1 1'),"
+	" ('notifications', 'notifications_type', '1000000 10000 500 1 1'),"
+	" ('notifications', 'notifications_title', '1000000 10000 5 1'),"
+	" ('notifications', 'notifications_created', '1000000 10000 1 1');"
+	"ANALYZE sqlite_schema;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+const char *sq_migration_sql(int version)
+{
+	return version >= 1 && version <= N_MIGRATIONS ? migrations[version - 1] : NULL;
+}
 
 struct step {
 	int version;

@@ -71,7 +71,7 @@ static enum nd_err conn_open(struct sq_store *s, struct sq_conn **out, struct nd
 	char pragmas[256];
 	snprintf(pragmas, sizeof pragmas,
 		 "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
-		 "PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;"
+		 "PRAGMA journal_size_limit=67108864; PRAGMA temp_store=FILE;"
 		 "PRAGMA cache_size=-16384;",
 		 s->sync_full ? "FULL" : "NORMAL");
 	rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
@@ -140,9 +140,19 @@ static enum nd_err op_conn(struct nd_store *base, struct nd_store_conn **out,
 	return nd_fail(err, ND_ERR_BUSY, NULL, "the database is unavailable, try again");
 }
 
+/* Process-wide settings, before SQLite initialises: no allocation
+ * statistics, whose global mutex every allocation of every connection took
+ * (notifd reads no statistic and sets no heap limit). */
+static void configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 enum nd_err nd_sqlite_open(const char *path, const struct nd_store_opts *opts,
 			   struct nd_store **out, struct nd_error *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, configure);
 	struct sq_store *s = nd_xcalloc(1, sizeof *s);
 	s->base.ops = &sq_ops;
 	s->path = nd_xstrdup(path);

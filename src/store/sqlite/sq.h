@@ -61,6 +61,9 @@ static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
 
 /* Applies the numbered schema files up to the newest; see schema.c. */
 enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err);
+/* The SQL of migration @version (from 1), NULL past the last: the tests
+ * build a database of an older schema with it. */
+const char *sq_migration_sql(int version);
 
 /* Maps a SQLite result code to ND_ERR_BUSY (retryable), ND_ERR_CONFLICT (a
  * unique or primary key already holds the value) or ND_ERR_INTERNAL, which
@@ -192,7 +195,7 @@ enum nd_err sq_op_campaign_get(struct nd_store_conn *base, int64_t tenant_id, co
 				  nd_campaign_cb cb, void *arg, struct nd_error *err);
 enum nd_err sq_op_notification_create(struct nd_store_conn *base, int64_t tenant_id,
 					 struct nd_notification *n,
-					 const struct nd_recipients *to, int64_t routed_at,
+					 const struct nd_recipients *to,
 					 int64_t *deliveries, struct nd_missing_ref *miss,
 					 struct nd_error *err);
 enum nd_err sq_op_notification_get(struct nd_store_conn *base, int64_t tenant_id, int32_t key,
