@@ -168,6 +168,15 @@ enum nd_err sq_op_notification_get(struct nd_store_conn *base, int64_t tenant_id
 	return (enum nd_err)ret;
 }
 
+/* A delivery without its notification is a broken store: logged like any
+ * internal error, the client told no more. */
+static enum nd_err missing_notification(int64_t tenant_id, int32_t key, struct nd_error *err)
+{
+	nd_log("error", "store", "feed: tenant %lld has a delivery of notification %d,"
+	       " which is missing", (long long)tenant_id, (int)key);
+	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
+}
+
 /* A notification of the feed: from the connection's cache, else read and
  * kept there. When it is too big to keep, it is read into @tmp and @st
  * stays on its row until sq_done(*st) after use. */
@@ -188,13 +197,7 @@ static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32
 	enum nd_err e = sq_row(c, *st, "feed", "notification not found", err);
 	if (e) {
 		*st = NULL;
-		if (e != ND_ERR_NOT_FOUND)
-			return e;
-		/* A delivery without its notification is a broken store: logged
-		 * like any internal error, the client told no more. */
-		nd_log("error", "store", "feed: tenant %lld has a delivery of notification %d,"
-		       " which is missing", (long long)tenant_id, (int)key);
-		return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
+		return e == ND_ERR_NOT_FOUND ? missing_notification(tenant_id, key, err) : e;
 	}
 	sq_read_notification(*st, 0, tmp);
 	*out = nd_ncache_put(&c->notifications, tenant_id, tmp);
@@ -207,29 +210,42 @@ static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32
 	return ND_OK;
 }
 
-/* The delivery columns alone: each row's notification comes from the
- * connection's cache (store/ncache.h), which spares a join per row. The
- * target's row id is looked up inside the same statement. */
-#define FEED_SELECT                                                                \
-	"SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey FROM deliveries d"                \
+/* The first rows of a feed read the delivery columns alone and take each
+ * row's notification from the connection's cache (store/ncache.h): the
+ * newest notifications are the ones every target's feed shows. A continued
+ * walk (a stream's later batches, a later page) joins them instead: a target
+ * holds each notification once, so past the newest rows the cache misses on
+ * almost every row, and the join's seek costs a third of a lookup of its own.
+ * The target's row id is looked up inside the statement; both end on d.nkey.
+ * The keyset condition is spelt out rather than as a row value so that the
+ * planner bounds the primary-key range with it. */
+#define FEED_OWN "SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey FROM deliveries d"
+#define FEED_JOINED                                                                \
+	"SELECT " SQ_DELIVERY_COLS ", d.nkey FROM deliveries d LEFT JOIN notifications n" \
+	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
+#define FEED_WHERE                                                                 \
 	" WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"                         \
 	" AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2)" \
 	" AND d.routed_at >= ?3 AND d.routed_at < ?4"
+#define FEED_ASC                                                                   \
+	FEED_WHERE " AND (d.routed_at > ?5 OR (d.routed_at = ?5 AND d.nkey > ?6))" \
+		   " ORDER BY d.routed_at, d.nkey LIMIT ?7"
+#define FEED_DESC                                                                  \
+	FEED_WHERE " AND (d.routed_at < ?5 OR (d.routed_at = ?5 AND d.nkey < ?6))" \
+		   " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7"
 
 enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 			  const struct nd_feed_query *q, nd_delivery_cb cb, void *arg,
 			  struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	/* The keyset condition is spelt out rather than as a row value so that
-	 * the planner bounds the primary-key range with it. */
-	static const char asc[] = FEED_SELECT
-		" AND (d.routed_at > ?5 OR (d.routed_at = ?5 AND d.nkey > ?6))"
-		" ORDER BY d.routed_at, d.nkey LIMIT ?7";
-	static const char desc[] = FEED_SELECT
-		" AND (d.routed_at < ?5 OR (d.routed_at = ?5 AND d.nkey < ?6))"
-		" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7";
-	sqlite3_stmt *st = sq_prep(c, q->ascending ? asc : desc, err);
+	static const char *const sqls[2][2] = {
+		{FEED_OWN FEED_DESC, FEED_OWN FEED_ASC},
+		{FEED_JOINED FEED_DESC, FEED_JOINED FEED_ASC},
+	};
+	bool joined = q->after_at != ND_NO_TIME;
+	int key_col = joined ? SQ_DELIVERY_NCOLS : SQ_DELIVERY_OWN_NCOLS;
+	sqlite3_stmt *st = sq_prep(c, sqls[joined][q->ascending], err);
 	if (!st)
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
@@ -250,9 +266,15 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 		struct nd_delivery d = {.target = q->target};
 		struct nd_notification tmp;
 		sqlite3_stmt *held = NULL;
-		sq_read_delivery_own(st, 0, &d);
-		e = feed_notification(c, tenant_id, sqlite3_column_int(st, SQ_DELIVERY_OWN_NCOLS),
-				      &tmp, &held, &d.n, err);
+		int32_t key = sqlite3_column_int(st, key_col);
+		if (!joined) {
+			sq_read_delivery_own(st, 0, &d);
+			e = feed_notification(c, tenant_id, key, &tmp, &held, &d.n, err);
+		} else if (sqlite3_column_type(st, SQ_DELIVERY_OWN_NCOLS) == SQLITE_NULL) {
+			e = missing_notification(tenant_id, key, err);
+		} else {
+			sq_read_delivery(st, 0, &d, &tmp);
+		}
 		if (!e)
 			e = (enum nd_err)cb(arg, &d);
 		if (held)
