@@ -8,6 +8,11 @@
  *   read CONNINFO SECONDS LIMIT   the NP6 feed: a random target's tid from
  *                                 its ext_id, then its newest LIMIT
  *                                 deliveries (prepared once, text results)
+ *   list CONNINFO SECONDS LIMIT   the API3 member LIST: a random target's
+ *                                 tid, its live-delivery counter, then its
+ *                                 newest LIMIT deliveries with every column
+ *                                 of the delivery, its notification and the
+ *                                 target
  *   insert CONNINFO ROWS BATCH    fan-out: ROWS deliveries, BATCH per
  *                                 transaction, into a fresh copy of notifd's
  *                                 deliveries table (schema notifd_ceiling,
@@ -25,8 +30,8 @@
 
 #include <libpq-fe.h>
 
-/* notifd's deliveries table and its six secondary indexes, from
- * src/store/postgres/migrations/0001_initial.sql, in a schema of their own
+/* notifd's deliveries table and its six secondary indexes, as
+ * src/store/postgres/migrations/ leave them, in a schema of their own
  * so that nothing of notifd's is touched. */
 static const char deliveries_ddl[] =
 	"SET client_min_messages = warning;"
@@ -50,10 +55,10 @@ static const char deliveries_ddl[] =
 	"  PRIMARY KEY (tenant_id, tid, routed_at, nkey)"
 	");"
 	"CREATE INDEX deliveries_notification ON deliveries (tenant_id, nkey, tid);"
-	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, routed_at, tid, nkey)"
+	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, routed_at, nkey, tid)"
 	"  WHERE deleted_at IS NULL;"
 	"CREATE INDEX deliveries_completed ON deliveries"
-	"  (tenant_id, completed_at NULLS FIRST, tid, routed_at, nkey) WHERE deleted_at IS NULL;"
+	"  (tenant_id, completed_at NULLS FIRST, routed_at, nkey, tid) WHERE deleted_at IS NULL;"
 	"CREATE INDEX deliveries_modified ON deliveries"
 	"  (tenant_id, updated_at, tid, routed_at, nkey) WHERE deleted_at IS NULL;"
 	"CREATE INDEX deliveries_read ON deliveries"
@@ -107,9 +112,36 @@ static void exec(const char *sql)
 	check(PQexec(pg, sql), PGRES_COMMAND_OK, sql, 0);
 }
 
-static int read_mode(const char *conninfo, long seconds, long limit)
+/* The columns the API3 listing reads (src/store/postgres/list.c). */
+#define LIST_COLS                                                                  \
+	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
+	" d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type," \
+	" n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"          \
+	" n.date_started, n.date_due, n.created_at, d.updated_at, t.ext_id, t.name,"   \
+	" t.email, t.profile, t.attributes, t.created_at, t.updated_at"
+
+/* Every value of @r into the sink. */
+static void consume(PGresult *r)
 {
-	connect_to(conninfo);
+	int nt = PQntuples(r), nf = PQnfields(r);
+	for (int row = 0; row < nt; row++) {
+		uint64_t h = 0;
+		for (int i = 0; i < nf; i++) {
+			int bytes = PQgetlength(r, row, i);
+			const char *v = PQgetvalue(r, row, i);
+			if (bytes)
+				h += (unsigned char)v[0] + (unsigned char)v[bytes - 1] + (uint64_t)bytes;
+		}
+		sink += h;
+	}
+}
+
+/* Runs @work on random targets of tenant 1 for @seconds, each given its
+ * tid as text after a lookup by ext_id (what notifd does first), and prints
+ * the latencies of the whole; @work returns the rows it read. Connected
+ * first. */
+static int drive(long seconds, uint64_t (*work)(const char *tid))
+{
 	PGresult *r = check(PQexec(pg, "SELECT count(*) FROM targets WHERE tenant_id = 1"),
 			    PGRES_TUPLES_OK, "counting targets", 1);
 	int64_t ntargets = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -119,16 +151,6 @@ static int read_mode(const char *conninfo, long seconds, long limit)
 	check(PQprepare(pg, "find", "SELECT tid FROM targets WHERE tenant_id = $1 AND ext_id = $2",
 			0, NULL),
 	      PGRES_COMMAND_OK, "preparing find", 0);
-	check(PQprepare(pg, "feed",
-			"SELECT d.routed_at, d.nkey, d.impression, d.activation, d.redirection,"
-			" d.dismiss, n.libelle FROM deliveries d JOIN notifications n"
-			" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
-			" WHERE d.tenant_id = $1 AND d.tid = $2 AND d.deleted_at IS NULL"
-			" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $3",
-			0, NULL),
-	      PGRES_COMMAND_OK, "preparing feed", 0);
-	char limit_s[24];
-	snprintf(limit_s, sizeof limit_s, "%ld", limit);
 	struct latencies lat = {0};
 	uint64_t seed = 7, rows = 0;
 	double start = now(CLOCK_MONOTONIC), t = start, end = start + seconds;
@@ -144,30 +166,70 @@ static int read_mode(const char *conninfo, long seconds, long limit)
 		char tid[24];
 		snprintf(tid, sizeof tid, "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
-		const char *dp[3] = {"1", tid, limit_s};
-		r = check(PQexecPrepared(pg, "feed", 3, dp, NULL, NULL, 0), PGRES_TUPLES_OK,
-			  "feed read", 1);
-		int nt = PQntuples(r);
-		for (int row = 0; row < nt; row++) {
-			uint64_t h = 0;
-			for (int i = 0; i < 6; i++)
-				if (!PQgetisnull(r, row, i))
-					h += (uint64_t)strtoll(PQgetvalue(r, row, i), NULL, 10);
-			const char *libelle = PQgetvalue(r, row, 6);
-			int bytes = PQgetlength(r, row, 6);
-			if (bytes)
-				h += (unsigned char)libelle[0] + (unsigned char)libelle[bytes - 1] +
-				     (uint64_t)bytes;
-			sink += h;
-		}
-		rows += (uint64_t)nt;
-		PQclear(r);
+		rows += work(tid);
 		t = now(CLOCK_MONOTONIC);
 		lat_add(&lat, (t - t0) * 1e6);
 	}
-	double elapsed = t - start;
-	lat_report(&lat, elapsed, rows);
+	lat_report(&lat, t - start, rows);
 	return 0;
+}
+
+static char limit_s[24];
+
+/* Runs prepared statement @name on (tenant 1, @tid, LIMIT) and consumes its
+ * rows: their number. */
+static uint64_t run(const char *name, const char *tid, int nparams)
+{
+	const char *p[3] = {"1", tid, limit_s};
+	PGresult *r = check(PQexecPrepared(pg, name, nparams, p, NULL, NULL, 0), PGRES_TUPLES_OK,
+			    name, 1);
+	consume(r);
+	uint64_t n = (uint64_t)PQntuples(r);
+	PQclear(r);
+	return n;
+}
+
+static uint64_t list_work(const char *tid)
+{
+	run("total", tid, 2);
+	return run("page", tid, 3);
+}
+
+static uint64_t read_work(const char *tid)
+{
+	return run("feed", tid, 3);
+}
+
+static void prepare(const char *name, const char *sql)
+{
+	check(PQprepare(pg, name, sql, 0, NULL), PGRES_COMMAND_OK, name, 0);
+}
+
+/* The member LIST: the target, its counter (the total), its page. */
+static int list_mode(const char *conninfo, long seconds, long limit)
+{
+	snprintf(limit_s, sizeof limit_s, "%ld", limit);
+	connect_to(conninfo);
+	prepare("total", "SELECT deliveries FROM targets WHERE tenant_id = $1 AND tid = $2");
+	prepare("page", "SELECT " LIST_COLS " FROM deliveries d JOIN notifications n"
+			" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
+			" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid"
+			" WHERE d.tenant_id = $1 AND d.deleted_at IS NULL AND d.tid = $2"
+			" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $3 OFFSET 0");
+	return drive(seconds, list_work);
+}
+
+/* The NP6 feed: the target's newest deliveries with each one's title. */
+static int read_mode(const char *conninfo, long seconds, long limit)
+{
+	snprintf(limit_s, sizeof limit_s, "%ld", limit);
+	connect_to(conninfo);
+	prepare("feed", "SELECT d.routed_at, d.nkey, d.impression, d.activation, d.redirection,"
+			" d.dismiss, n.libelle FROM deliveries d JOIN notifications n"
+			" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
+			" WHERE d.tenant_id = $1 AND d.tid = $2 AND d.deleted_at IS NULL"
+			" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $3");
+	return drive(seconds, read_work);
 }
 
 /* A version-7 GUID in text, as nd_guid_v7() makes them. */
@@ -225,10 +287,13 @@ int main(int argc, char **argv)
 	int rc;
 	if (argc == 5 && !strcmp(argv[1], "read"))
 		rc = read_mode(argv[2], arg_num(argv[3], "SECONDS"), arg_num(argv[4], "LIMIT"));
+	else if (argc == 5 && !strcmp(argv[1], "list"))
+		rc = list_mode(argv[2], arg_num(argv[3], "SECONDS"), arg_num(argv[4], "LIMIT"));
 	else if (argc == 5 && !strcmp(argv[1], "insert"))
 		rc = insert_mode(argv[2], arg_num(argv[3], "ROWS"), arg_num(argv[4], "BATCH"));
 	else {
 		fputs("usage: ceiling_pg read CONNINFO SECONDS LIMIT\n"
+		      "       ceiling_pg list CONNINFO SECONDS LIMIT\n"
 		      "       ceiling_pg insert CONNINFO ROWS BATCH\n",
 		      stderr);
 		return 2;

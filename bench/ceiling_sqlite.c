@@ -1,7 +1,7 @@
 /* ceiling_sqlite.c - the raw SQLite ceiling notifd's hot paths are measured
  * against.
  *
- * The store work of two hot paths done directly on SQLite, with nothing else
+ * The store work of three hot paths done directly on SQLite, with nothing else
  * (no HTTP, no JSON, no notifd code), so that a benchmark can say how close
  * notifd comes to what the database allows:
  *
@@ -9,6 +9,10 @@
  *                                ext_id, then its newest LIMIT deliveries
  *                                (their own columns: notifd takes each row's
  *                                notification from its cache)
+ *   list DB_FILE SECONDS LIMIT   the API3 member LIST: a random target's tid,
+ *                                its live-delivery counter, then its newest
+ *                                LIMIT deliveries with every column of the
+ *                                delivery, its notification and the target
  *   insert DB_FILE ROWS BATCH [clustered]
  *                                fan-out: ROWS deliveries into notifd's
  *                                deliveries table, BATCH per transaction;
@@ -31,10 +35,10 @@
 
 #define PRAGMAS                                                                                    \
 	"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"               \
-	"PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;"                            \
+	"PRAGMA journal_size_limit=67108864; PRAGMA temp_store=FILE;"                            \
 	"PRAGMA cache_size=-16384;"
 
-/* notifd's deliveries table and its six secondary indexes, as the two
+/* notifd's deliveries table and its five secondary indexes, as the
  * migrations of src/store/sqlite/schema.c leave them. */
 static const char deliveries_ddl[] =
 	"CREATE TABLE deliveries ("
@@ -49,8 +53,8 @@ static const char deliveries_ddl[] =
 	"  PRIMARY KEY (tenant_id, tid, routed_at, nkey)) WITHOUT ROWID;";
 static const char indexes_ddl[] =
 	"CREATE INDEX deliveries_notification ON deliveries (tenant_id, nkey, tid);"
-	"CREATE INDEX deliveries_routed ON deliveries (tenant_id, deleted_at, routed_at);"
-	"CREATE INDEX deliveries_completed ON deliveries (tenant_id, deleted_at, completed_at);"
+	"CREATE INDEX deliveries_completed ON deliveries"
+	"  (tenant_id, deleted_at, completed_at, routed_at, nkey);"
 	"CREATE INDEX deliveries_modified ON deliveries (tenant_id, deleted_at, updated_at);"
 	"CREATE INDEX deliveries_read ON deliveries"
 	"  (tenant_id, deleted_at, read_at IS NOT NULL, routed_at);"
@@ -103,19 +107,34 @@ static int64_t scalar(const char *sql)
 	return v;
 }
 
-static int read_mode(const char *path, long seconds, long limit)
+/* Every value of the row @st into the sink. */
+static void consume(sqlite3_stmt *st)
 {
-	open_db(path, SQLITE_OPEN_READONLY);
+	uint64_t h = 0;
+	for (int i = 0, n = sqlite3_column_count(st); i < n; i++) {
+		if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
+			h += (uint64_t)sqlite3_column_int64(st, i);
+		} else {
+			const unsigned char *v = sqlite3_column_text(st, i);
+			int bytes = sqlite3_column_bytes(st, i);
+			if (v && bytes)
+				h += v[0] + v[bytes - 1] + (uint64_t)bytes;
+		}
+	}
+	sink += h;
+}
+
+/* Runs @work on random targets of tenant 1 of the open database for
+ * @seconds, each given its tid after a lookup by ext_id (what notifd does
+ * first), and prints the latencies of the whole; @work returns the rows it
+ * read. */
+static int drive(long seconds, uint64_t (*work)(int64_t tid))
+{
 	int64_t ntargets = scalar("SELECT count(*) FROM targets WHERE tenant_id = 1");
 	if (ntargets <= 0)
-		die("tenant 1 of %s has no targets", path);
+		die("tenant 1 has no targets");
 	sqlite3_stmt *find =
 	    prepare("SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2");
-	sqlite3_stmt *feed =
-	    prepare("SELECT d.routed_at, d.nkey, d.impression, d.activation, d.redirection,"
-		    " d.dismiss FROM deliveries d"
-		    " WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"
-		    " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?3");
 	struct latencies lat = {0};
 	uint64_t seed = 7, rows = 0;
 	double start = now(CLOCK_MONOTONIC), t = start, end = start + seconds;
@@ -131,27 +150,84 @@ static int read_mode(const char *path, long seconds, long limit)
 		int64_t tid = sqlite3_column_int64(find, 0);
 		if (sqlite3_reset(find) != SQLITE_OK)
 			die("target lookup failed");
-		if (sqlite3_bind_int64(feed, 1, 1) || sqlite3_bind_int64(feed, 2, tid) ||
-		    sqlite3_bind_int64(feed, 3, limit))
-			die("cannot bind the feed");
-		int rc;
-		while ((rc = sqlite3_step(feed)) == SQLITE_ROW) {
-			uint64_t h = 0;
-			for (int i = 0; i < 6; i++)
-				h += (uint64_t)sqlite3_column_int64(feed, i);
-			sink += h;
-			rows++;
-		}
-		if (rc != SQLITE_DONE || sqlite3_reset(feed) != SQLITE_OK)
-			die("feed read failed");
+		rows += work(tid);
 		t = now(CLOCK_MONOTONIC);
 		lat_add(&lat, (t - t0) * 1e6);
 	}
-	double elapsed = t - start;
-	lat_report(&lat, elapsed, rows);
-	if (sqlite3_finalize(find) != SQLITE_OK || sqlite3_finalize(feed) != SQLITE_OK)
+	lat_report(&lat, t - start, rows);
+	if (sqlite3_finalize(find) != SQLITE_OK)
 		die("finalize failed");
 	return 0;
+}
+
+static sqlite3_stmt *total_st, *rows_st;
+static long row_limit;
+
+/* Runs @st on (tenant 1, @tid, LIMIT) and consumes its rows: their number. */
+static uint64_t run(sqlite3_stmt *st, int64_t tid)
+{
+	if (sqlite3_bind_int64(st, 1, 1) || sqlite3_bind_int64(st, 2, tid) ||
+	    (sqlite3_bind_parameter_count(st) >= 3 && sqlite3_bind_int64(st, 3, row_limit)))
+		die("cannot bind");
+	uint64_t n = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		consume(st);
+		n++;
+	}
+	if (rc != SQLITE_DONE || sqlite3_reset(st) != SQLITE_OK)
+		die("read failed");
+	return n;
+}
+
+static uint64_t list_work(int64_t tid)
+{
+	run(total_st, tid);
+	return run(rows_st, tid);
+}
+
+static uint64_t read_work(int64_t tid)
+{
+	return run(rows_st, tid);
+}
+
+static int finish(int rc)
+{
+	if (sqlite3_finalize(total_st) != SQLITE_OK || sqlite3_finalize(rows_st) != SQLITE_OK)
+		die("finalize failed");
+	return rc;
+}
+
+/* The member LIST: the target, its counter (the total), its page with the
+ * columns src/store/sqlite/list.c reads. */
+static int list_mode(const char *path, long seconds, long limit)
+{
+	open_db(path, SQLITE_OPEN_READONLY);
+	row_limit = limit;
+	total_st = prepare("SELECT deliveries FROM targets WHERE tenant_id = ?1 AND tid = ?2");
+	rows_st = prepare(
+	    "SELECT d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"
+	    " d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type,"
+	    " n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"
+	    " n.date_started, n.date_due, n.created_at, d.updated_at, t.ext_id, t.name,"
+	    " t.email, t.profile, t.attributes, t.created_at, t.updated_at"
+	    " FROM deliveries d JOIN notifications n ON n.tenant_id = d.tenant_id"
+	    " AND n.nkey = d.nkey JOIN targets t ON t.tid = d.tid"
+	    " WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL AND d.tid = ?2"
+	    " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?3 OFFSET 0");
+	return finish(drive(seconds, list_work));
+}
+
+/* The NP6 feed: the target's newest deliveries, their own columns. */
+static int read_mode(const char *path, long seconds, long limit)
+{
+	open_db(path, SQLITE_OPEN_READONLY);
+	row_limit = limit;
+	rows_st = prepare("SELECT d.routed_at, d.nkey, d.impression, d.activation, d.redirection,"
+			  " d.dismiss FROM deliveries d"
+			  " WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"
+			  " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?3");
+	return finish(drive(seconds, read_work));
 }
 
 static void exec(const char *sql)
@@ -218,12 +294,15 @@ int main(int argc, char **argv)
 	int rc;
 	if (argc == 5 && !strcmp(argv[1], "read"))
 		rc = read_mode(argv[2], arg_num(argv[3], "SECONDS"), arg_num(argv[4], "LIMIT"));
+	else if (argc == 5 && !strcmp(argv[1], "list"))
+		rc = list_mode(argv[2], arg_num(argv[3], "SECONDS"), arg_num(argv[4], "LIMIT"));
 	else if ((argc == 5 || (argc == 6 && !strcmp(argv[5], "clustered"))) &&
 		 !strcmp(argv[1], "insert"))
 		rc = insert_mode(argv[2], arg_num(argv[3], "ROWS"), arg_num(argv[4], "BATCH"),
 				 argc == 5);
 	else {
 		fputs("usage: ceiling_sqlite read DB_FILE SECONDS LIMIT\n"
+		      "       ceiling_sqlite list DB_FILE SECONDS LIMIT\n"
 		      "       ceiling_sqlite insert DB_FILE ROWS BATCH [clustered]\n",
 		      stderr);
 		return 2;

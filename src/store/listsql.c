@@ -9,7 +9,7 @@ struct order_sql {
 
 static const struct order_sql orders[ND_ORDER__COUNT] = {
 	[ND_ORDER_STARTED] = {"d.routed_at", false, {"d.nkey", "d.tid"}},
-	[ND_ORDER_COMPLETED] = {"d.completed_at", true, {"d.tid", "d.routed_at", "d.nkey"}},
+	[ND_ORDER_COMPLETED] = {"d.completed_at", true, {"d.routed_at", "d.nkey", "d.tid"}},
 	[ND_ORDER_CREATED] = {"n.created_at", false, {"n.nkey", "d.tid"}},
 	[ND_ORDER_MODIFIED] = {"d.updated_at", false, {"d.tid", "d.routed_at", "d.nkey"}},
 	[ND_ORDER_TYPE] = {"n.type", true, {"n.date_started", "n.nkey", "d.tid"}},

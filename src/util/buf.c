@@ -99,6 +99,14 @@ size_t nd_utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* The bytes a JSON string carries as they are: printable ASCII but the
+ * quote (0x22) and the backslash (0x5C). */
+static const unsigned char json_plain[256] = {
+	[0x20 ... 0x21] = 1,
+	[0x23 ... 0x5B] = 1,
+	[0x5D ... 0x7F] = 1,
+};
+
 void nd_buf_json_strn(struct nd_buf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -109,8 +117,7 @@ void nd_buf_json_strn(struct nd_buf *b, const char *str, size_t n)
 	while (i < n) {
 		size_t run = i;
 		/* Copy the longest run that needs no escaping in one go. */
-		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
-		       s[run] != '\\')
+		while (run < n && json_plain[s[run]])
 			run++;
 		if (run > i) {
 			nd_buf_add(b, s + i, run - i);

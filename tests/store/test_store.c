@@ -1992,6 +1992,40 @@ static void test_list_orders(void **state)
 	check_paging(f, q, 3);
 }
 
+/* More listing shapes than a connection keeps prepared (each backend keeps
+ * the assembled statements it ran last), each asked twice: the statements
+ * given back and prepared again answer the same. */
+#define SHAPES (ND_ORDER__COUNT * 2 * 3)
+
+static void test_list_statement_reuse(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6];
+	fx_make_list(f, keys);
+	static struct items first[SHAPES];
+	for (int pass = 0; pass < 2; pass++) {
+		for (int s = 0; s < SHAPES; s++) {
+			struct nd_list_query q = fx_lq();
+			q.norder = 1;
+			q.order[0] = (struct nd_order_term){(enum nd_order_key)(s / 6), s % 2};
+			if (s / 2 % 3 == 1)
+				q.campaign_id = "c1";
+			else if (s / 2 % 3 == 2)
+				q.type = "like";
+			struct items r;
+			size_t n = list_all(f, f->t, q, &r);
+			if (pass == 0) {
+				assert_true(n > 0);
+				first[s] = r;
+				continue;
+			}
+			assert_int_equal(n, first[s].n);
+			for (size_t i = 0; i < n; i++)
+				assert_string_equal(r.guid[i], first[s].guid[i]);
+		}
+	}
+}
+
 /* nd_store_list_plan is optional: a backend that has plans gives at least
  * one line; one that has none says ND_ERR_NOT_FOUND. */
 static int plan_lines(void *arg, const char *line)
@@ -2210,6 +2244,7 @@ int main(void)
 	    T(test_list_filters),
 	    T(test_list_counters),
 	    T(test_list_orders),
+	    T(test_list_statement_reuse),
 	    T(test_list_plan_optional),
 	    T(test_errors_carry_no_field),
 	    T(test_load_counters),

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <sodium.h>
 #include <string.h>
+#include <uuid/uuid.h>
 
 #include "core/ids.h"
 
@@ -104,6 +105,16 @@ static void test_guid_format_parse(void **state)
 	memset(back, 0, sizeof back);
 	assert_true(nd_guid_parse("3da28600-9ba5-4750-a8ee-0d2d16f3d5ed", back));
 	assert_memory_equal(bin, back, 16);
+
+	/* the same text as libuuid's, for any value */
+	for (int n = 0; n < 1000; n++) {
+		unsigned char any[16];
+		char want[ND_GUID_LEN + 1];
+		randombytes_buf(any, sizeof any);
+		uuid_unparse_upper(any, want);
+		nd_guid_format(any, out);
+		assert_string_equal(out, want);
+	}
 
 	assert_false(nd_guid_parse("", back));
 	assert_false(nd_guid_parse("3DA28600-9BA5-4750-A8EE-0D2D16F3D5E", back));

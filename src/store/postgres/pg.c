@@ -122,12 +122,21 @@ static void quiet_notice(void *arg, const char *message)
 	(void)message;
 }
 
+/* A new or closed connection has no prepared statement. */
+static void forget_statements(struct pg_conn *c)
+{
+	c->nstmts = 0;
+	memset(c->cache, 0, sizeof c->cache);
+	for (size_t i = 0; i < PG_DYN_CACHE; i++)
+		free(c->dyn[i].sql);
+	memset(c->dyn, 0, sizeof c->dyn);
+}
+
 static void conn_drop(struct pg_conn *c)
 {
 	PQfinish(c->pg);
 	c->pg = NULL;
-	c->nstmts = 0;
-	memset(c->cache, 0, sizeof c->cache);
+	forget_statements(c);
 }
 
 static enum nd_err schema_too_new(struct pg_store *s, struct nd_error *err)
@@ -206,8 +215,7 @@ static enum nd_err conn_connect(struct pg_conn *c, struct nd_error *err)
 	}
 	PQsetNoticeProcessor(pg, quiet_notice, NULL);
 	c->pg = pg;
-	c->nstmts = 0;
-	memset(c->cache, 0, sizeof c->cache);
+	forget_statements(c);
 	c->epoch = health_ok(s);
 	enum nd_err e = ensure_schema(c, err);
 	if (e && c->pg)
@@ -334,6 +342,48 @@ static const char *stmt_name(struct pg_conn *c, const char *sql, char name[16],
 	return NULL;
 }
 
+/* The name of the assembled statement @sql (of @n parameters of @types)
+ * prepared on @c, preparing it the first time: parsing and planning the
+ * listing on every request cost more than running it. */
+static const char *dyn_name(struct pg_conn *c, const char *sql, const Oid *types, int n,
+			    char name[16], struct nd_error *err)
+{
+	struct pg_dyn_slot *lru = &c->dyn[0];
+	c->dyn_uses++;
+	for (size_t i = 0; i < PG_DYN_CACHE; i++) {
+		struct pg_dyn_slot *slot = &c->dyn[i];
+		if (slot->sql && strcmp(slot->sql, sql) == 0) {
+			slot->used = c->dyn_uses;
+			snprintf(name, 16, "nd%u", slot->name);
+			return name;
+		}
+		if (slot->used < lru->used)
+			lru = slot;
+	}
+	if (lru->sql) {
+		char old[32];
+		snprintf(old, sizeof old, "DEALLOCATE nd%u", lru->name);
+		PGresult *r = PQexec(c->pg, old);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_fail(c, r, "deallocate", err);
+			return NULL;
+		}
+		PQclear(r);
+		free(lru->sql);
+		lru->sql = NULL;
+	}
+	unsigned id = ++c->nstmts;
+	snprintf(name, 16, "nd%u", id);
+	PGresult *r = PQprepare(c->pg, name, sql, n, types);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		pg_fail(c, r, "prepare", err);
+		return NULL;
+	}
+	PQclear(r);
+	*lru = (struct pg_dyn_slot){nd_xstrdup(sql), id, c->dyn_uses};
+	return name;
+}
+
 static const struct pg_params no_params;
 
 /* Whether a statement that failed may run again on a new connection: the
@@ -413,14 +463,9 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 	int sent;
 	if (pg_ready(c, err))
 		return err->code;
-	if (types) {
-		sent = PQsendQueryParams(c->pg, sql, p->n, types, p->values, p->lengths, p->formats,
-					 0);
-	} else {
-		if (!stmt_name(c, sql, name, err))
-			return err->code;
-		sent = PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
-	}
+	if (!(types ? dyn_name(c, sql, types, p->n, name, err) : stmt_name(c, sql, name, err)))
+		return err->code;
+	sent = PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
 	if (!sent)
 		return pg_fail(c, NULL, what, err);
 	PQsetSingleRowMode(c->pg);
@@ -694,6 +739,7 @@ static void store_free(struct nd_store *base)
 	while (c) {
 		struct pg_conn *next = c->next;
 		PQfinish(c->pg);
+		forget_statements(c);
 		free(c->load_tenant_name);
 		free(c);
 		c = next;

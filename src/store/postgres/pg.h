@@ -15,6 +15,7 @@
 #include "util/buf.h"
 
 #define PG_STMT_CACHE 128
+#define PG_DYN_CACHE  32
 #define PG_MAX_PARAMS 16
 
 enum pg_schema_state { PG_SCHEMA_PENDING, PG_SCHEMA_READY, PG_SCHEMA_TOO_NEW };
@@ -43,6 +44,15 @@ struct pg_stmt_slot {
 	unsigned name; /* prepared as "nd<name>" */
 };
 
+/* A statement whose text is assembled per request (the tenant-wide
+ * listing): prepared on first use and kept by its text, the least recently
+ * used given back when the slots are full. */
+struct pg_dyn_slot {
+	char *sql;
+	unsigned name;
+	uint64_t used;
+};
+
 struct pg_conn {
 	struct nd_store_conn base;
 	struct pg_store *store;
@@ -53,6 +63,8 @@ struct pg_conn {
 	bool in_tx;     /* in pg_tx, a dump or a load: no silent reconnection */
 	unsigned nstmts;
 	struct pg_stmt_slot cache[PG_STMT_CACHE];
+	struct pg_dyn_slot dyn[PG_DYN_CACHE];
+	uint64_t dyn_uses;
 	struct pg_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
 	int64_t load_tenant;

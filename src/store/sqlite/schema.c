@@ -169,7 +169,11 @@ static const char *const migrations[] = {
 	 * order with or without a campaign, type or date_started filter (which
 	 * the notification indexes then lead with), and a window's total is a
 	 * sum over its notifications. deliveries_routed, one of the indexes every
-	 * delivery writes, is gone. SQLite continues an order from one table
+	 * delivery writes, is gone, and deliveries_completed breaks ties by
+	 * routing time, notification, target: a new delivery (not completed)
+	 * lands at the end of it instead of at its target's place in a
+	 * tenant-wide run (the raw insert with notifd's indexes went from
+	 * ~35,000 to ~45,000-53,000 rows/s). SQLite continues an order from one table
 	 * into the next only through a UNIQUE index whose columns are NOT NULL,
 	 * hence the rebuild with date_started NOT NULL (it always was set). */
 	"CREATE TABLE notifications_new ("
@@ -194,6 +198,9 @@ static const char *const migrations[] = {
 	"DROP TABLE notifications;"
 	"ALTER TABLE notifications_new RENAME TO notifications;"
 	"DROP INDEX deliveries_routed;"
+	"DROP INDEX deliveries_completed;"
+	"CREATE INDEX deliveries_completed ON deliveries"
+	"  (tenant_id, deleted_at, completed_at, routed_at, nkey);"
 	"CREATE UNIQUE INDEX notifications_started ON notifications (tenant_id, date_started, nkey);"
 	"CREATE UNIQUE INDEX notifications_campaign ON notifications"
 	"  (tenant_id, campaign_id, date_started, nkey);"
@@ -201,8 +208,9 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX notifications_title ON notifications (tenant_id, libelle, nkey);"
 	"CREATE UNIQUE INDEX notifications_created ON notifications (tenant_id, created_at, nkey);"
 	"DELETE FROM sqlite_stat1 WHERE tbl IN ('notifications', 'notifications_new')"
-	"  OR idx = 'deliveries_routed';"
+	"  OR idx IN ('deliveries_routed', 'deliveries_completed');"
 	"INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES"
+	" ('deliveries', 'deliveries_completed', '100000000 1000000 1000000 10000 100 1 1'),"
 	" ('notifications', 'notifications', '1000000 10000 1'),"
 	" ('notifications', 'sqlite_autoindex_notifications_1', '1000000 1'),"
 	" ('notifications', 'notifications_started', '1000000 10000 1 1'),"

@@ -20,3 +20,9 @@ CREATE UNIQUE INDEX notifications_type ON notifications
 DROP INDEX deliveries_routed;
 CREATE INDEX deliveries_routed ON deliveries (tenant_id, routed_at, nkey, tid)
 	WHERE deleted_at IS NULL;
+-- Ties in date_completed broken by routing time, notification, target: a new
+-- delivery (not completed yet) lands at the end of the index rather than at
+-- its target's place in a tenant-wide run.
+DROP INDEX deliveries_completed;
+CREATE INDEX deliveries_completed ON deliveries
+	(tenant_id, completed_at NULLS FIRST, routed_at, nkey, tid) WHERE deleted_at IS NULL;
