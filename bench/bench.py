@@ -287,6 +287,18 @@ def big_rows(binary, work):
     return rows
 
 
+def delivery_ids(db, work):
+    """A file of 1,000 random delivery ids (API3 GUIDs) of @db, one a line."""
+    out = subprocess.run(["sqlite3", db, "SELECT hex(guid) FROM deliveries"
+                          " WHERE deleted_at IS NULL ORDER BY random() LIMIT 1000"],
+                         check=True, capture_output=True, text=True).stdout.split()
+    path = os.path.join(work, "ids.txt")
+    with open(path, "w") as f:
+        for h in out:
+            f.write("%s-%s-%s-%s-%s\n" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
+    return path
+
+
 def raw_ceiling(binary, *args):
     """One run of a raw store ceiling program (bench/ceiling_*.c, built next
     to notifd), pinned like notifd: its JSON line."""
@@ -405,13 +417,14 @@ def settle(port):
         time.sleep(0.2)
 
 
-def wrk(port, path, seconds, script=None, conns=64, targets=1):
+def wrk(port, path, seconds, script=None, conns=64, targets=1, ids=None):
     """(requests/s, p50 ms, p99 ms) of one bounded wrk run; with a script,
-    @path and @targets are its arguments."""
+    @path, @targets and @ids (a file of ids for "{id}") are its arguments."""
     argv = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c%d" % conns, "-d%ds" % seconds,
             "--timeout", "30s", "--latency", "-H", "X-Key: " + KEY]
     if script:
         argv += ["-s", script, "http://127.0.0.1:%d/" % port, "--", path, str(targets)]
+        argv += [ids] if ids else []
     else:
         argv += ["http://127.0.0.1:%d%s" % (port, path)]
     cp = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
@@ -432,10 +445,15 @@ def wrk(port, path, seconds, script=None, conns=64, targets=1):
 
 
 RANDOM_LUA = """
-local fmt, n
-function init(args) fmt = args[1]; n = tonumber(args[2]); math.randomseed(7) end
+local fmt, n, ids
+function init(args)
+  fmt = args[1]; n = tonumber(args[2]); math.randomseed(7); ids = {}
+  if args[3] then for line in io.lines(args[3]) do ids[#ids + 1] = line end end
+end
 function request()
-  return wrk.format("GET", (string.gsub(fmt, "{t}", "t" .. math.random(0, n - 1))))
+  local p = (string.gsub(fmt, "{t}", "t" .. math.random(0, n - 1)))
+  if #ids > 0 then p = (string.gsub(p, "{id}", ids[math.random(1, #ids)])) end
+  return wrk.format("GET", p)
 end
 """
 
@@ -483,6 +501,7 @@ SCENARIOS = [
     ("API3 LIST campaign_id", "/api3/notification?campaign_id=spring", 0.3),
     ("API3 LIST date_started=MM/DD/YYYY", "/api3/notification?date_started=02/03/2024", 0.15),
     ("native feed page", "/v1/targets/{t}/notifications", 0.4),
+    ("API3 GET one notification", "/api3/notification/{id}", 0.4),
 ]
 
 
@@ -526,14 +545,16 @@ def main():
         lua = os.path.join(work, "random.lua")
         with open(lua, "w") as f:
             f.write(RANDOM_LUA)
+        ids = delivery_ids(db, work)
         d = Notifd(binary, db)
         ng = Nginx(work)
         scenarios = SCENARIOS[:3] if args.quick else SCENARIOS
         for name, path, goal in scenarios:
-            body = d.call("GET", path.replace("{t}", "t1"))
+            first = open(ids).readline().strip()
+            body = d.call("GET", path.replace("{t}", "t1").replace("{id}", first))
             ng.serve(body)
             ceiling = wrk(ng.port, "/static", seconds)
-            got = wrk(d.port, path, seconds, script=lua, targets=ntargets)
+            got = wrk(d.port, path, seconds, script=lua, targets=ntargets, ids=ids)
             settle(d.port)
             raw = None
             if len(rows) in RAW_MODES:

@@ -38,8 +38,7 @@ static bool notification_filter(const struct nd_list_query *q)
 
 /* One " AND <term>" per present filter; %c takes the dialect's mark.
  * @n_time: the started window on the notifications' date_started. */
-static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, bool by_tid,
-		      bool n_time)
+static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, bool n_time)
 {
 	nd_buf_printf(b, " WHERE d.tenant_id = %c1 AND d.deleted_at IS NULL", m);
 	if (q->by_guid)
@@ -53,8 +52,9 @@ static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, b
 		nd_buf_printf(b, " AND d.completed_at >= %c6 AND d.completed_at < %c7", m, m);
 	if (q->campaign_id)
 		nd_buf_printf(b, " AND n.campaign_id = %c8", m);
-	if (by_tid)
-		nd_buf_printf(b, " AND d.tid = %c9", m);
+	if (q->member) /* its row id looked up in the same statement */
+		nd_buf_printf(b, " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = %c1"
+				 " AND ext_id = %c9)", m, m);
 	if (q->type)
 		nd_buf_printf(b, " AND n.type = %c10", m);
 }
@@ -84,14 +84,17 @@ static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
 }
 
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
-		     const struct nd_list_query *q, const char *select_from, bool by_tid)
+		     const struct nd_list_query *q, const char *select_from)
 {
 	/* A member's deliveries are one range of the primary key, in routing
 	 * order: only a tenant-wide page walks the notifications. */
-	bool n_time = d->notification_time && !by_tid;
+	bool n_time = d->notification_time && !q->member;
 	nd_buf_puts(b, select_from);
-	add_where(b, d->mark, q, by_tid, n_time);
-	add_order(b, d, q, n_time);
+	add_where(b, d->mark, q, n_time);
+	/* A live delivery's id names one delivery of its tenant: nothing to
+	 * order (and no sorter to set up for it). */
+	if (!q->by_guid)
+		add_order(b, d, q, n_time);
 	nd_buf_printf(b, " LIMIT %c11 OFFSET %c12", d->mark, d->mark);
 }
 
@@ -124,6 +127,6 @@ void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		if (notification_filter(q))
 			nd_buf_puts(b, " JOIN notifications n ON n.tenant_id = d.tenant_id"
 				       " AND n.nkey = d.nkey");
-		add_where(b, m, q, q->member != NULL, false);
+		add_where(b, m, q, false);
 	}
 }

@@ -26,7 +26,7 @@ enum nd_listsql_param {
 	ND_LP_COMPLETED_FROM,
 	ND_LP_COMPLETED_TO,
 	ND_LP_CAMPAIGN,
-	ND_LP_TID, /* the member filter's target, resolved to its row id */
+	ND_LP_MEMBER, /* the member filter's target id */
 	ND_LP_TYPE,
 	ND_LP_LIMIT,
 	ND_LP_OFFSET,
@@ -41,14 +41,15 @@ struct nd_listsql_dialect {
 	 * at it), so the plan walks notifications in that order and each one's
 	 * deliveries by target; else by the deliveries' routed_at index. */
 	bool notification_time;
-	/* SELECT of the tenant's live deliveries ($1) and the member's ($1, $9). */
+	/* SELECT of the tenant's live deliveries ($1) and the member's ($1, $9):
+	 * no row when the member does not exist. */
 	const char *tenant_total, *member_total;
 };
 
 /* @select_from is "SELECT <columns> FROM deliveries d JOIN notifications n
- * ... JOIN targets t ..." (aliases d, n, t); @by_tid adds the member filter. */
+ * ... JOIN targets t ..." (aliases d, n, t). */
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
-		     const struct nd_list_query *q, const char *select_from, bool by_tid);
+		     const struct nd_list_query *q, const char *select_from);
 /* The query whose one row is the number of matches: a live counter when the
  * filters allow it (none, only a member, only what a notification decides:
  * key, campaign, type, routing time), else a count over the filters' index. */

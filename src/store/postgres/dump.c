@@ -133,7 +133,7 @@ static enum nd_err dump_tenant(struct pg_conn *c, struct dump *d, int64_t tenant
 		struct pg_params p = PG_PARAMS_INIT;
 		pg_p_int(&p, tenant_id);
 		struct part_arg a = {d, parts[i].read, parts[i].kind};
-		enum nd_err e = pg_stream(c, parts[i].sql, NULL, &p, part_row, &a, "dump", err);
+		enum nd_err e = pg_stream(c, parts[i].sql, NULL, &p, 0, part_row, &a, "dump", err);
 		if (e)
 			return e;
 	}

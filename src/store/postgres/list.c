@@ -19,7 +19,7 @@
 
 static const Oid types[ND_LP__COUNT] = {
 	OID_INT8, OID_UUID, OID_INT4, OID_INT8, OID_INT8, OID_INT8,
-	OID_INT8, OID_TEXT, OID_INT8, OID_TEXT, OID_INT8, OID_INT8,
+	OID_INT8, OID_TEXT, OID_TEXT, OID_TEXT, OID_INT8, OID_INT8,
 };
 
 static const struct nd_listsql_dialect dialect = {
@@ -29,7 +29,7 @@ static const struct nd_listsql_dialect dialect = {
 	 * the deliveries' own routed_at index. */
 	.notification_time = false,
 	.tenant_total = "SELECT deliveries FROM tenant_counters WHERE tenant_id = $1",
-	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = $1 AND tid = $9",
+	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = $1 AND ext_id = $9",
 };
 
 #define PAGE_SELECT                                                                \
@@ -39,7 +39,7 @@ static const struct nd_listsql_dialect dialect = {
 	" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid"
 
 /* Every parameter, whether the SQL uses it or not. */
-static void bind(struct pg_params *p, int64_t tenant_id, const struct nd_list_query *q, int64_t tid)
+static void bind(struct pg_params *p, int64_t tenant_id, const struct nd_list_query *q)
 {
 	pg_p_int(p, tenant_id);
 	if (q->by_guid)
@@ -52,29 +52,13 @@ static void bind(struct pg_params *p, int64_t tenant_id, const struct nd_list_qu
 	pg_p_time(p, q->completed_from);
 	pg_p_time(p, q->completed_to);
 	pg_p_text(p, q->campaign_id);
-	pg_p_int(p, tid);
+	pg_p_text(p, q->member);
 	pg_p_text(p, q->type);
 	if (q->limit)
 		pg_p_int(p, (int64_t)q->limit);
 	else
 		pg_p_text(p, NULL); /* LIMIT NULL: all */
 	pg_p_int(p, (int64_t)q->offset);
-}
-
-/* Resolves the member filter; *@none when the member does not exist. */
-static enum nd_err member_tid(struct pg_conn *c, int64_t tenant_id, const struct nd_list_query *q,
-			      int64_t *tid, bool *none, struct nd_error *err)
-{
-	*tid = 0;
-	*none = false;
-	if (!q->member)
-		return ND_OK;
-	enum nd_err e = pg_target_tid(c, tenant_id, q->member, PG_TARGET_FIND, tid, err);
-	if (e == ND_ERR_NOT_FOUND) {
-		*none = true;
-		return ND_OK;
-	}
-	return e;
 }
 
 static int count_row(void *arg, PGresult *r, int row)
@@ -85,15 +69,15 @@ static int count_row(void *arg, PGresult *r, int row)
 
 /* Counts the matches (see nd_listsql_count). */
 static enum nd_err count(struct pg_conn *c, int64_t tenant_id, const struct nd_list_query *q,
-			 int64_t tid, int64_t *total, struct nd_error *err)
+			 int64_t *total, struct nd_error *err)
 {
 	struct nd_buf sql = ND_BUF_INIT;
 	nd_listsql_count(&sql, &dialect, q);
 	struct pg_params p = PG_PARAMS_INIT;
-	bind(&p, tenant_id, q, tid);
+	bind(&p, tenant_id, q);
 	*total = 0;
 	enum nd_err e =
-		pg_stream(c, nd_buf_str(&sql), types, &p, count_row, total, "list count", err);
+		pg_stream(c, nd_buf_str(&sql), types, &p, 1, count_row, total, "list count", err);
 	nd_buf_release(&sql);
 	return e;
 }
@@ -124,23 +108,19 @@ enum nd_err pg_list(struct nd_store_conn *c, int64_t tenant_id, const struct nd_
 		    nd_item_cb cb, void *arg, int64_t *total, struct nd_error *err)
 {
 	struct pg_conn *pc = pg_conn_of(c);
-	int64_t tid;
-	bool none;
+	enum nd_err e;
 	if (total)
 		*total = 0;
-	enum nd_err e = member_tid(pc, tenant_id, q, &tid, &none, err);
-	if (e || none)
-		return e;
-	if (total && (e = count(pc, tenant_id, q, tid, total, err)))
+	if (total && (e = count(pc, tenant_id, q, total, err)))
 		return e;
 	if (total && q->offset >= (uint64_t)*total && q->offset > 0)
 		return ND_OK; /* past the last page: nothing to read */
 	struct nd_buf sql = ND_BUF_INIT;
-	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT, q->member != NULL);
+	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
 	struct pg_params p = PG_PARAMS_INIT;
-	bind(&p, tenant_id, q, tid);
+	bind(&p, tenant_id, q);
 	struct page_arg a = {cb, arg};
-	e = pg_stream(pc, nd_buf_str(&sql), types, &p, page_row, &a, "list", err);
+	e = pg_stream(pc, nd_buf_str(&sql), types, &p, q->limit, page_row, &a, "list", err);
 	nd_buf_release(&sql);
 	return e;
 }
@@ -160,18 +140,13 @@ enum nd_err pg_list_plan(struct nd_store_conn *c, int64_t tenant_id, const struc
 			 nd_plan_cb cb, void *arg, struct nd_error *err)
 {
 	struct pg_conn *pc = pg_conn_of(c);
-	int64_t tid;
-	bool none;
-	enum nd_err e = member_tid(pc, tenant_id, q, &tid, &none, err);
-	if (e || none)
-		return e;
 	struct nd_buf sql = ND_BUF_INIT;
 	nd_buf_puts(&sql, "EXPLAIN ");
-	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT, q->member != NULL);
+	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
 	struct pg_params p = PG_PARAMS_INIT;
-	bind(&p, tenant_id, q, tid);
+	bind(&p, tenant_id, q);
 	struct plan_arg a = {cb, arg};
-	e = pg_stream(pc, nd_buf_str(&sql), types, &p, plan_row, &a, "list plan", err);
+	enum nd_err e = pg_stream(pc, nd_buf_str(&sql), types, &p, 0, plan_row, &a, "list plan", err);
 	nd_buf_release(&sql);
 	return e;
 }

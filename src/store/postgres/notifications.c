@@ -293,8 +293,8 @@ enum nd_err pg_feed(struct nd_store_conn *c, int64_t tenant_id, const struct nd_
 	else
 		pg_p_text(&p, NULL); /* LIMIT NULL: all */
 	struct feed_arg a = {q->target, cb, arg};
-	return pg_stream(pg_conn_of(c), q->ascending ? asc : desc, NULL, &p, feed_row, &a, "feed",
-			 err);
+	return pg_stream(pg_conn_of(c), q->ascending ? asc : desc, NULL, &p, q->limit, feed_row,
+			 &a, "feed", err);
 }
 
 struct event_arg {

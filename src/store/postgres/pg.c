@@ -456,8 +456,8 @@ static void cancel(struct pg_conn *c)
 }
 
 static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *types,
-			       const struct pg_params *p, pg_row_fn fn, void *arg, const char *what,
-			       bool *rows, struct nd_error *err)
+			       const struct pg_params *p, bool at_once, pg_row_fn fn, void *arg,
+			       const char *what, bool *rows, struct nd_error *err)
 {
 	char name[16];
 	int sent;
@@ -468,8 +468,10 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 	sent = PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
 	if (!sent)
 		return pg_fail(c, NULL, what, err);
-	PQsetSingleRowMode(c->pg);
+	if (!at_once)
+		PQsetSingleRowMode(c->pg);
 	int stop = 0;
+	bool cancelled = false;
 	PGresult *r, *bad = NULL;
 	/* Every result is read, even after a stop or an error, so that the
 	 * connection is idle again when this returns. */
@@ -477,8 +479,15 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_SINGLE_TUPLE) {
 			*rows = true;
-			if (!stop && !bad && (stop = fn(arg, r, 0)))
+			if (!stop && !bad && (stop = fn(arg, r, 0))) {
 				cancel(c);
+				cancelled = true;
+			}
+		} else if (st == PGRES_TUPLES_OK && at_once) {
+			for (int row = 0, n = PQntuples(r); !stop && row < n; row++) {
+				*rows = true;
+				stop = fn(arg, r, row);
+			}
 		} else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && !bad && !stop) {
 			bad = r;
 			continue;
@@ -487,29 +496,30 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 	}
 	if (bad)
 		return pg_fail(c, bad, what, err);
-	if (stop) {
+	if (cancelled) {
 		/* A cancel request reaches the server on its own connection, and
 		 * may land after this query ended, on the next statement of this
 		 * one: a connection that sent a cancel is not used again. */
 		conn_drop(c);
-		return (enum nd_err)stop;
 	}
+	if (stop)
+		return (enum nd_err)stop;
 	if (PQstatus(c->pg) != CONNECTION_OK)
 		return pg_fail(c, NULL, what, err);
 	return ND_OK;
 }
 
 enum nd_err pg_stream(struct pg_conn *c, const char *sql, const Oid *types,
-		      const struct pg_params *p, pg_row_fn fn, void *arg, const char *what,
-		      struct nd_error *err)
+		      const struct pg_params *p, size_t limit, pg_row_fn fn, void *arg,
+		      const char *what, struct nd_error *err)
 {
 	if (!p)
 		p = &no_params;
-	bool rows = false;
-	enum nd_err e = stream_once(c, sql, types, p, fn, arg, what, &rows, err);
+	bool rows = false, at_once = limit > 0 && limit <= PG_ROWS_AT_ONCE;
+	enum nd_err e = stream_once(c, sql, types, p, at_once, fn, arg, what, &rows, err);
 	/* Rows already handed out cannot be taken back. */
 	if (e && !rows && rerun(c, 0, err))
-		e = stream_once(c, sql, types, p, fn, arg, what, &rows, err);
+		e = stream_once(c, sql, types, p, at_once, fn, arg, what, &rows, err);
 	return e;
 }
 

@@ -137,14 +137,17 @@ enum nd_err pg_row(struct pg_conn *c, const char *sql, const struct pg_params *p
 
 /* Hands each row of a result to the callback; non-zero stops. */
 typedef int (*pg_row_fn)(void *arg, PGresult *r, int row);
-/* Streams the rows of @sql one at a time (libpq single-row mode), so a
- * large result never sits in memory. @sql is prepared and cached when
- * @types is NULL; otherwise it is dynamic text run once with those
- * parameter types. A callback's non-zero return stops the stream and is
- * returned. */
+/* Hands each row of @sql to @fn. @limit is the statement's LIMIT (0: none):
+ * a result of at most PG_ROWS_AT_ONCE rows arrives whole, a larger or
+ * unbounded one a row at a time (libpq single-row mode, a result object per
+ * row), so that a large result never sits in memory. @sql is prepared once
+ * per connection, kept by its address when @types is NULL, else by its text
+ * (an assembled statement, with those parameter types). A callback's
+ * non-zero return stops and is returned. */
+#define PG_ROWS_AT_ONCE 1000
 enum nd_err pg_stream(struct pg_conn *c, const char *sql, const Oid *types,
-		      const struct pg_params *p, pg_row_fn fn, void *arg, const char *what,
-		      struct nd_error *err);
+		      const struct pg_params *p, size_t limit, pg_row_fn fn, void *arg,
+		      const char *what, struct nd_error *err);
 
 typedef enum nd_err (*pg_tx_fn)(struct pg_conn *c, void *arg, struct nd_error *err);
 /* Runs @fn inside BEGIN .. COMMIT (READ COMMITTED), rolling back on any

@@ -78,7 +78,7 @@ enum nd_err pg_segment_list(struct nd_store_conn *c, int64_t tenant_id, nd_segme
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_int(&p, tenant_id);
 	struct segment_rows a = {cb, arg};
-	return pg_stream(pg_conn_of(c), sql, NULL, &p, segment_row, &a, "segment list", err);
+	return pg_stream(pg_conn_of(c), sql, NULL, &p, 0, segment_row, &a, "segment list", err);
 }
 
 enum nd_err pg_segment_get(struct nd_store_conn *c, int64_t tenant_id, int32_t id, nd_segment_cb cb,
@@ -236,5 +236,6 @@ enum nd_err pg_target_segments(struct nd_store_conn *c, int64_t tenant_id, const
 	pg_p_int(&p, tenant_id);
 	pg_p_text(&p, target);
 	struct segment_id_rows a = {cb, arg};
-	return pg_stream(pg_conn_of(c), sql, NULL, &p, segment_id_row, &a, "target segments", err);
+	return pg_stream(pg_conn_of(c), sql, NULL, &p, 0, segment_id_row, &a, "target segments",
+			 err);
 }

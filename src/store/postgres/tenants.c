@@ -242,7 +242,7 @@ enum nd_err pg_key_list(struct nd_store_conn *c, int64_t tenant_id, nd_key_cb cb
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_int(&p, tenant_id);
 	struct key_list_arg a = {cb, arg};
-	return pg_stream(pg_conn_of(c), sql, NULL, &p, key_row, &a, "key list", err);
+	return pg_stream(pg_conn_of(c), sql, NULL, &p, 0, key_row, &a, "key list", err);
 }
 
 struct revoke_arg {

@@ -17,7 +17,7 @@ static const struct nd_listsql_dialect dialect = {
 	.spell_nulls = false, /* SQLite's own order: NULL first ascending, last descending */
 	.notification_time = true,
 	.tenant_total = "SELECT deliveries FROM tenants WHERE id = ?1",
-	.member_total = "SELECT deliveries FROM targets WHERE tid = ?9",
+	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
 };
 
 #define PAGE_SELECT                                                                \
@@ -27,8 +27,7 @@ static const struct nd_listsql_dialect dialect = {
 	" JOIN targets t ON t.tid = d.tid"
 
 static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id,
-			   const struct nd_list_query *q, int64_t tid, sqlite3_stmt **out,
-			   struct nd_error *err)
+			   const struct nd_list_query *q, sqlite3_stmt **out, struct nd_error *err)
 {
 	sqlite3_stmt *st = sq_prep_text(c, sql, err);
 	if (!st)
@@ -51,8 +50,8 @@ static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id
 	}
 	if (n >= ND_LP_CAMPAIGN)
 		sq_bind_text(st, ND_LP_CAMPAIGN, q->campaign_id);
-	if (n >= ND_LP_TID)
-		sqlite3_bind_int64(st, ND_LP_TID, tid);
+	if (n >= ND_LP_MEMBER)
+		sq_bind_text(st, ND_LP_MEMBER, q->member);
 	if (n >= ND_LP_TYPE)
 		sq_bind_text(st, ND_LP_TYPE, q->type);
 	if (n >= ND_LP_OFFSET) {
@@ -63,32 +62,14 @@ static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id
 	return ND_OK;
 }
 
-/* Resolves the member filter; *@none when the member does not exist. */
-static enum nd_err member_tid(struct sq_conn *c, int64_t tenant_id,
-			      const struct nd_list_query *q, int64_t *tid, bool *none,
-			      struct nd_error *err)
-{
-	*tid = 0;
-	*none = false;
-	if (!q->member)
-		return ND_OK;
-	enum nd_err e = sq_target_tid(c, tenant_id, q->member, false, tid, err);
-	if (e == ND_ERR_NOT_FOUND) {
-		*none = true;
-		return ND_OK;
-	}
-	return e;
-}
-
 /* Counts the matches (see nd_listsql_count). */
 static enum nd_err count(struct sq_conn *c, int64_t tenant_id,
-			 const struct nd_list_query *q, int64_t tid, int64_t *total,
-			 struct nd_error *err)
+			 const struct nd_list_query *q, int64_t *total, struct nd_error *err)
 {
 	struct nd_buf sql = ND_BUF_INIT;
 	nd_listsql_count(&sql, &dialect, q);
 	sqlite3_stmt *st;
-	enum nd_err e = prepare(c, nd_buf_str(&sql), tenant_id, q, tid, &st, err);
+	enum nd_err e = prepare(c, nd_buf_str(&sql), tenant_id, q, &st, err);
 	nd_buf_release(&sql);
 	if (e)
 		return e;
@@ -98,22 +79,16 @@ static enum nd_err count(struct sq_conn *c, int64_t tenant_id,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list count", err);
 }
 
-/* Prepares the page query (or its EXPLAIN QUERY PLAN); *@st is NULL when
- * the member filter names no target, so nothing can match. */
+/* Prepares the page query, or its EXPLAIN QUERY PLAN. */
 static enum nd_err page_stmt(struct sq_conn *c, int64_t tenant_id,
-			     const struct nd_list_query *q, bool explain, int64_t *tid,
-			     sqlite3_stmt **st, struct nd_error *err)
+			     const struct nd_list_query *q, bool explain, sqlite3_stmt **st,
+			     struct nd_error *err)
 {
-	bool none;
-	*st = NULL;
-	enum nd_err e = member_tid(c, tenant_id, q, tid, &none, err);
-	if (e || none)
-		return e;
 	struct nd_buf sql = ND_BUF_INIT;
 	if (explain)
 		nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
-	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT, q->member != NULL);
-	e = prepare(c, nd_buf_str(&sql), tenant_id, q, *tid, st, err);
+	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
+	enum nd_err e = prepare(c, nd_buf_str(&sql), tenant_id, q, st, err);
 	nd_buf_release(&sql);
 	return e;
 }
@@ -123,14 +98,13 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 			  struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	int64_t tid;
 	sqlite3_stmt *st;
 	if (total)
 		*total = 0;
-	enum nd_err e = page_stmt(c, tenant_id, q, false, &tid, &st, err);
-	if (e || !st)
+	enum nd_err e = page_stmt(c, tenant_id, q, false, &st, err);
+	if (e)
 		return e;
-	if (total && (e = count(c, tenant_id, q, tid, total, err)))
+	if (total && (e = count(c, tenant_id, q, total, err)))
 		goto out;
 	if (total && q->offset >= (uint64_t)*total && q->offset > 0)
 		goto out; /* past the last page: nothing to read */
@@ -160,10 +134,9 @@ enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
 			       struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	int64_t tid;
 	sqlite3_stmt *st;
-	enum nd_err e = page_stmt(c, tenant_id, q, true, &tid, &st, err);
-	if (e || !st)
+	enum nd_err e = page_stmt(c, tenant_id, q, true, &st, err);
+	if (e)
 		return e;
 	int rc, stop = 0;
 	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
