@@ -21,9 +21,27 @@ bool nd_id_valid(const char *s)
 	return n > 0;
 }
 
+/* Random bytes for GUIDs and request ids (never for keys), drawn from the
+ * kernel a page at a time and each handed out once: a fan-out makes a GUID
+ * per delivery, and a getrandom() call for each cost ~3% of an ingest. Per
+ * thread, so never locked. */
+static void pooled_random(unsigned char *out, size_t n)
+{
+	static __thread unsigned char pool[4096];
+	static __thread size_t left;
+	if (left < n) {
+		randombytes_buf(pool, sizeof pool);
+		left = sizeof pool;
+	}
+	unsigned char *from = pool + sizeof pool - left;
+	memcpy(out, from, n);
+	sodium_memzero(from, n);
+	left -= n;
+}
+
 void nd_guid_v7(unsigned char bin[16], int64_t ms)
 {
-	randombytes_buf(bin + 6, 10);
+	pooled_random(bin + 6, 10);
 	for (int i = 0; i < 6; i++)
 		bin[i] = (unsigned char)((uint64_t)ms >> (40 - 8 * i));
 	bin[6] = (unsigned char)(0x70 | (bin[6] & 0x0F)); /* version 7 */
@@ -83,7 +101,7 @@ bool nd_request_id_sane(const char *s)
 void nd_request_id_new(char out[33])
 {
 	unsigned char raw[16];
-	randombytes_buf(raw, sizeof raw);
+	pooled_random(raw, sizeof raw);
 	sodium_bin2hex(out, 33, raw, sizeof raw);
 }
 
