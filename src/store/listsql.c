@@ -83,6 +83,32 @@ static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		nd_buf_printf(b, ", %s %s", o->tie[i], last->desc ? "DESC" : "ASC");
 }
 
+/* Every field of a shape at a bit offset of its own: kind 2 bits, the seven
+ * filters a bit each, the number of order terms 3 bits, each term 5 (key and
+ * direction). */
+_Static_assert(ND_ORDER__COUNT <= 16 && ND_ORDER_MAX <= 7 && 12 + 5 * ND_ORDER_MAX <= 64,
+	       "a listing shape no longer fits its bits");
+
+uint64_t nd_listsql_shape(const struct nd_list_query *q, enum nd_listsql_kind kind)
+{
+	const bool flags[] = {
+	    q->by_guid,
+	    q->by_key,
+	    q->started_from != ND_NO_TIME,
+	    q->completed_from != ND_NO_TIME,
+	    q->campaign_id != NULL,
+	    q->member != NULL,
+	    q->type != NULL,
+	};
+	uint64_t shape = (uint64_t)kind;
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		shape |= (uint64_t)flags[i] << (2 + i);
+	shape |= (uint64_t)q->norder << 9;
+	for (size_t i = 0; i < q->norder; i++)
+		shape |= ((uint64_t)q->order[i].key << 1 | q->order[i].desc) << (12 + 5 * i);
+	return shape;
+}
+
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		     const struct nd_list_query *q, const char *select_from)
 {

@@ -46,6 +46,13 @@ struct nd_listsql_dialect {
 	const char *tenant_total, *member_total;
 };
 
+/* What decides the text of a listing query: its kind, which filters are
+ * present, the order terms. Queries of one shape have the same text (for a
+ * dialect), so a backend can keep its prepared statements by shape and
+ * assemble the text only when it has none. */
+enum nd_listsql_kind { ND_LS_PAGE, ND_LS_COUNT, ND_LS_PLAN };
+uint64_t nd_listsql_shape(const struct nd_list_query *q, enum nd_listsql_kind kind);
+
 /* @select_from is "SELECT <columns> FROM deliveries d JOIN notifications n
  * ... JOIN targets t ..." (aliases d, n, t). */
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,

@@ -26,12 +26,27 @@ static const struct nd_listsql_dialect dialect = {
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
 	" JOIN targets t ON t.tid = d.tid"
 
-static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id,
+/* The statement of @kind for @q, bound: kept by its shape, its text
+ * assembled only when the connection has none of that shape. */
+static enum nd_err prepare(struct sq_conn *c, enum nd_listsql_kind kind, int64_t tenant_id,
 			   const struct nd_list_query *q, sqlite3_stmt **out, struct nd_error *err)
 {
-	sqlite3_stmt *st = sq_prep_text(c, sql, err);
-	if (!st)
-		return err->code;
+	uint64_t shape = nd_listsql_shape(q, kind);
+	sqlite3_stmt *st = sq_prep_kept(c, shape);
+	if (!st) {
+		struct nd_buf sql = ND_BUF_INIT;
+		if (kind == ND_LS_COUNT) {
+			nd_listsql_count(&sql, &dialect, q);
+		} else {
+			if (kind == ND_LS_PLAN)
+				nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
+			nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
+		}
+		st = sq_prep_shape(c, shape, nd_buf_str(&sql), err);
+		nd_buf_release(&sql);
+		if (!st)
+			return err->code;
+	}
 	int n = sqlite3_bind_parameter_count(st);
 	/* Every number a fragment may use is bound; unused ones are ignored. */
 	if (n >= ND_LP_TENANT)
@@ -66,31 +81,14 @@ static enum nd_err prepare(struct sq_conn *c, const char *sql, int64_t tenant_id
 static enum nd_err count(struct sq_conn *c, int64_t tenant_id,
 			 const struct nd_list_query *q, int64_t *total, struct nd_error *err)
 {
-	struct nd_buf sql = ND_BUF_INIT;
-	nd_listsql_count(&sql, &dialect, q);
 	sqlite3_stmt *st;
-	enum nd_err e = prepare(c, nd_buf_str(&sql), tenant_id, q, &st, err);
-	nd_buf_release(&sql);
+	enum nd_err e = prepare(c, ND_LS_COUNT, tenant_id, q, &st, err);
 	if (e)
 		return e;
 	int rc = sqlite3_step(st);
 	*total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sq_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list count", err);
-}
-
-/* Prepares the page query, or its EXPLAIN QUERY PLAN. */
-static enum nd_err page_stmt(struct sq_conn *c, int64_t tenant_id,
-			     const struct nd_list_query *q, bool explain, sqlite3_stmt **st,
-			     struct nd_error *err)
-{
-	struct nd_buf sql = ND_BUF_INIT;
-	if (explain)
-		nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
-	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
-	enum nd_err e = prepare(c, nd_buf_str(&sql), tenant_id, q, st, err);
-	nd_buf_release(&sql);
-	return e;
 }
 
 enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
@@ -101,7 +99,7 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 	sqlite3_stmt *st;
 	if (total)
 		*total = 0;
-	enum nd_err e = page_stmt(c, tenant_id, q, false, &st, err);
+	enum nd_err e = prepare(c, ND_LS_PAGE, tenant_id, q, &st, err);
 	if (e)
 		return e;
 	if (total && (e = count(c, tenant_id, q, total, err)))
@@ -135,7 +133,7 @@ enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
 {
 	struct sq_conn *c = sq_conn_of(base);
 	sqlite3_stmt *st;
-	enum nd_err e = page_stmt(c, tenant_id, q, true, &st, err);
+	enum nd_err e = prepare(c, ND_LS_PLAN, tenant_id, q, &st, err);
 	if (e)
 		return e;
 	int rc, stop = 0;

@@ -100,7 +100,6 @@ static void conn_close(struct sq_conn *c)
 		sqlite3_finalize(c->cache[i].stmt);
 	for (size_t i = 0; i < SQ_DYN_CACHE; i++) {
 		sqlite3_finalize(c->dyn[i].stmt);
-		free(c->dyn[i].sql);
 	}
 	free(c->load_tenant_name);
 	nd_ncache_clear(&c->notifications);
@@ -227,19 +226,26 @@ sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err)
 	return NULL;
 }
 
-sqlite3_stmt *sq_prep_text(struct sq_conn *c, const char *sql, struct nd_error *err)
+sqlite3_stmt *sq_prep_kept(struct sq_conn *c, uint64_t shape)
 {
-	struct sq_dyn_slot *lru = &c->dyn[0];
 	c->dyn_uses++;
 	for (size_t i = 0; i < SQ_DYN_CACHE; i++) {
 		struct sq_dyn_slot *slot = &c->dyn[i];
-		if (slot->sql && strcmp(slot->sql, sql) == 0) {
+		if (slot->stmt && slot->shape == shape) {
 			slot->used = c->dyn_uses;
 			return slot->stmt;
 		}
-		if (slot->used < lru->used)
-			lru = slot;
 	}
+	return NULL;
+}
+
+sqlite3_stmt *sq_prep_shape(struct sq_conn *c, uint64_t shape, const char *sql,
+			    struct nd_error *err)
+{
+	struct sq_dyn_slot *lru = &c->dyn[0];
+	for (size_t i = 1; i < SQ_DYN_CACHE; i++)
+		if (c->dyn[i].used < lru->used)
+			lru = &c->dyn[i];
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
 	if (rc != SQLITE_OK) {
@@ -247,8 +253,7 @@ sqlite3_stmt *sq_prep_text(struct sq_conn *c, const char *sql, struct nd_error *
 		return NULL;
 	}
 	sqlite3_finalize(lru->stmt);
-	free(lru->sql);
-	*lru = (struct sq_dyn_slot){nd_xstrdup(sql), st, c->dyn_uses};
+	*lru = (struct sq_dyn_slot){shape, st, c->dyn_uses};
 	return st;
 }
 

@@ -29,14 +29,14 @@ struct sq_stmt_slot {
 	sqlite3_stmt *stmt;
 };
 
-/* A statement whose SQL is assembled per request (the listing): cached by
- * its text, least recently used first out. */
+/* A statement whose SQL is assembled per request (the listing): kept by
+ * its shape (nd_listsql_shape), least recently used first out. */
 #define SQ_DYN_CACHE 32
 
 struct sq_dyn_slot {
-	char *sql;
-	sqlite3_stmt *stmt;
-	uint64_t used; /* the connection's use counter at its last use */
+	uint64_t shape;
+	sqlite3_stmt *stmt; /* NULL: a free slot */
+	uint64_t used;      /* the connection's use counter at its last use */
 };
 
 struct sq_conn {
@@ -73,10 +73,13 @@ enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error
 /* The cached statement for @sql, reset and unbound; NULL (with @err set)
  * only when the SQL does not compile. */
 sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err);
-/* The cached statement for @sql, assembled at run time: the same text
- * prepares once per connection (up to SQ_DYN_CACHE texts). Reset and
+/* The statement kept for an assembled query of @shape (at most
+ * SQ_DYN_CACHE per connection), or NULL: then assemble its text and give it
+ * to sq_prep_shape(), which prepares and keeps it. Either is reset and
  * unbound; release it with sq_done(), never finalize it. */
-sqlite3_stmt *sq_prep_text(struct sq_conn *c, const char *sql, struct nd_error *err);
+sqlite3_stmt *sq_prep_kept(struct sq_conn *c, uint64_t shape);
+sqlite3_stmt *sq_prep_shape(struct sq_conn *c, uint64_t shape, const char *sql,
+			    struct nd_error *err);
 /* Resets @st after use so it holds no read snapshot. */
 void sq_done(sqlite3_stmt *st);
 /* Steps @st to its first row. ND_OK leaves @st on the row for the caller to
