@@ -12,7 +12,7 @@ static const struct order_sql orders[ND_ORDER__COUNT] = {
 	[ND_ORDER_COMPLETED] = {"d.completed_at", true, {"d.routed_at", "d.nkey", "d.tid"}},
 	[ND_ORDER_CREATED] = {"n.created_at", false, {"n.nkey", "d.tid"}},
 	[ND_ORDER_MODIFIED] = {"d.updated_at", false, {"d.tid", "d.routed_at", "d.nkey"}},
-	[ND_ORDER_TYPE] = {"n.type", true, {"n.date_started", "n.nkey", "d.tid"}},
+	[ND_ORDER_TYPE] = {NULL, true, {"n.date_started", "n.nkey", "d.tid"}}, /* the dialect's */
 	[ND_ORDER_TITLE] = {"n.libelle", false, {"n.nkey", "d.tid"}},
 	[ND_ORDER_READ] = {"(d.read_at IS NOT NULL)", false, {"d.routed_at", "d.tid", "d.nkey"}},
 	[ND_ORDER_ID] = {"d.guid", false, {NULL}},
@@ -38,8 +38,10 @@ static bool notification_filter(const struct nd_list_query *q)
 
 /* One " AND <term>" per present filter; %c takes the dialect's mark.
  * @n_time: the started window on the notifications' date_started. */
-static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, bool n_time)
+static void add_where(struct nd_buf *b, const struct nd_listsql_dialect *d,
+		      const struct nd_list_query *q, bool n_time)
 {
+	char m = d->mark;
 	nd_buf_printf(b, " WHERE d.tenant_id = %c1 AND d.deleted_at IS NULL", m);
 	if (q->by_guid)
 		nd_buf_printf(b, " AND d.guid = %c2", m);
@@ -56,7 +58,7 @@ static void add_where(struct nd_buf *b, char m, const struct nd_list_query *q, b
 		nd_buf_printf(b, " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = %c1"
 				 " AND ext_id = %c9)", m, m);
 	if (q->type)
-		nd_buf_printf(b, " AND n.type = %c10", m);
+		nd_buf_puts(b, d->type_filter);
 }
 
 static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
@@ -72,7 +74,8 @@ static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		const struct order_sql *o = order_sql(terms[i].key, n_time);
 		if (d->spell_nulls && o->nullable)
 			nulls = desc ? " NULLS LAST" : " NULLS FIRST";
-		nd_buf_printf(b, "%s%s %s%s", i ? ", " : "", o->expr, desc ? "DESC" : "ASC", nulls);
+		nd_buf_printf(b, "%s%s %s%s", i ? ", " : "", o->expr ? o->expr : d->type_order,
+			      desc ? "DESC" : "ASC", nulls);
 	}
 	/* The tie-break continues the last key's index in the same direction;
 	 * every key's columns plus its tie-break identify one delivery, and
@@ -116,7 +119,7 @@ void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
 	 * order: only a tenant-wide page walks the notifications. */
 	bool n_time = d->notification_time && !q->member;
 	nd_buf_puts(b, select_from);
-	add_where(b, d->mark, q, n_time);
+	add_where(b, d, q, n_time);
 	/* A live delivery's id names one delivery of its tenant: nothing to
 	 * order (and no sorter to set up for it). */
 	if (!q->by_guid)
@@ -147,12 +150,12 @@ void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		if (q->campaign_id)
 			nd_buf_printf(b, " AND n.campaign_id = %c8", m);
 		if (q->type)
-			nd_buf_printf(b, " AND n.type = %c10", m);
+			nd_buf_puts(b, d->type_filter);
 	} else {
 		nd_buf_puts(b, "SELECT count(*) FROM deliveries d");
 		if (notification_filter(q))
 			nd_buf_puts(b, " JOIN notifications n ON n.tenant_id = d.tenant_id"
 				       " AND n.nkey = d.nkey");
-		add_where(b, m, q, false);
+		add_where(b, d, q, false);
 	}
 }

@@ -41,6 +41,9 @@ struct nd_listsql_dialect {
 	 * at it), so the plan walks notifications in that order and each one's
 	 * deliveries by target; else by the deliveries' routed_at index. */
 	bool notification_time;
+	/* The type order's expression, never NULL where the engine needs that
+	 * to read an index in order, and the type filter on it ($10). */
+	const char *type_order, *type_filter;
 	/* SELECT of the tenant's live deliveries ($1) and the member's ($1, $9):
 	 * no row when the member does not exist. */
 	const char *tenant_total, *member_total;

@@ -1945,6 +1945,12 @@ static void test_list_orders(void **state)
 	static const char *const c[] = {"c"};
 	int64_t d;
 	int32_t untyped = send_to(f, f->t, c, 1, NULL, 0, KEY_TIME + 30000, &d);
+	struct nd_notification empty = fx_notif("empty type");
+	empty.type = "";
+	empty.date_started = KEY_TIME + 20000;
+	struct nd_recipients to_c = {c, 1, NULL, 0};
+	struct nd_missing_ref miss = {ND_REF_NONE, 0};
+	OK(nd_store_notification_create(f->c, f->t, &empty, &to_c, &d, &miss, &E));
 
 	struct nd_list_query q = fx_lq();
 	check_order(f, q);
@@ -1963,10 +1969,17 @@ static void test_list_orders(void **state)
 	list_all(f, f->t, q, &r);
 	for (size_t i = 1; i < r.n; i++)
 		assert_true(r.key[i - 1] <= r.key[i]);
-	/* unset first: the untyped notification, an uncompleted delivery */
+	/* unset first: the untyped notification, then the empty type, then the
+	 * others; the other way round descending */
 	q.order[0] = (struct nd_order_term){ND_ORDER_TYPE, false};
 	list_all(f, f->t, q, &r);
 	assert_int_equal(r.key[0], untyped);
+	assert_int_equal(r.key[1], empty.key);
+	assert_true(r.has_type[1] && r.has_type[2] && strcmp(r.type[2], "") > 0);
+	q.order[0] = (struct nd_order_term){ND_ORDER_TYPE, true};
+	list_all(f, f->t, q, &r);
+	assert_int_equal(r.key[r.n - 1], untyped);
+	assert_int_equal(r.key[r.n - 2], empty.key);
 	q.order[0] = (struct nd_order_term){ND_ORDER_COMPLETED, false};
 	list_all(f, f->t, q, &r);
 	assert_int_equal(r.completed_at[0], ND_NO_TIME);

@@ -90,8 +90,22 @@ static void check_dialect(const struct nd_listsql_dialect *d)
 static void test_shape_names_one_text(void **state)
 {
 	(void)state;
-	const struct nd_listsql_dialect sqlite = {'?', false, true, "T", "M"};
-	const struct nd_listsql_dialect postgres = {'$', true, false, "T", "M"};
+	const struct nd_listsql_dialect sqlite = {
+	    .mark = '?',
+	    .notification_time = true,
+	    .type_order = "n.type_key",
+	    .type_filter = " AND n.type_key = 'T' || ?10",
+	    .tenant_total = "T",
+	    .member_total = "M",
+	};
+	const struct nd_listsql_dialect postgres = {
+	    .mark = '$',
+	    .spell_nulls = true,
+	    .type_order = "n.type",
+	    .type_filter = " AND n.type = $10",
+	    .tenant_total = "T",
+	    .member_total = "M",
+	};
 	check_dialect(&sqlite);
 	check_dialect(&postgres);
 }

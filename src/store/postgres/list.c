@@ -28,6 +28,8 @@ static const struct nd_listsql_dialect dialect = {
 	/* PostgreSQL keeps no order from the inner side of a join: a page walks
 	 * the deliveries' own routed_at index. */
 	.notification_time = false,
+	.type_order = "n.type",
+	.type_filter = " AND n.type = $10",
 	.tenant_total = "SELECT deliveries FROM tenant_counters WHERE tenant_id = $1",
 	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = $1 AND ext_id = $9",
 };

@@ -16,6 +16,8 @@ static const struct nd_listsql_dialect dialect = {
 	.mark = '?',
 	.spell_nulls = false, /* SQLite's own order: NULL first ascending, last descending */
 	.notification_time = true,
+	.type_order = "n.type_key", /* NOT NULL: '' for none, then 'T' || type */
+	.type_filter = " AND n.type_key = 'T' || ?10",
 	.tenant_total = "SELECT deliveries FROM tenants WHERE id = ?1",
 	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
 };

@@ -175,7 +175,9 @@ static const char *const migrations[] = {
 	 * tenant-wide run (the raw insert with notifd's indexes went from
 	 * ~35,000 to ~45,000-53,000 rows/s). SQLite continues an order from one table
 	 * into the next only through a UNIQUE index whose columns are NOT NULL,
-	 * hence the rebuild with date_started NOT NULL (it always was set). */
+	 * hence the rebuild with date_started NOT NULL (it always was set), and
+	 * type_key: the type as a NOT NULL sort key ('' for none, sorting first,
+	 * then 'T' and the type), which the type filter and order use. */
 	"CREATE TABLE notifications_new ("
 	"  tenant_id INTEGER NOT NULL,"
 	"  nkey INTEGER NOT NULL,"
@@ -189,8 +191,13 @@ static const char *const migrations[] = {
 	"  date_started INTEGER NOT NULL, date_due INTEGER,"
 	"  created_at INTEGER NOT NULL,"
 	"  deliveries INTEGER NOT NULL DEFAULT 0,"
+	"  type_key TEXT NOT NULL"
+	"    GENERATED ALWAYS AS (CASE WHEN type IS NULL THEN '' ELSE 'T' || type END) VIRTUAL,"
 	"  PRIMARY KEY (tenant_id, nkey)) WITHOUT ROWID;"
-	"INSERT INTO notifications_new SELECT tenant_id, nkey, guid, libelle, body, url, type,"
+	"INSERT INTO notifications_new (tenant_id, nkey, guid, libelle, body, url, type,"
+	"  action_type, campaign_id, profile, screen_names, batch, date_started, date_due,"
+	"  created_at, deliveries)"
+	"  SELECT tenant_id, nkey, guid, libelle, body, url, type,"
 	"  action_type, campaign_id, profile, screen_names, batch,"
 	"  coalesce(date_started, (SELECT max(d.routed_at) FROM deliveries d"
 	"    WHERE d.tenant_id = n.tenant_id AND d.nkey = n.nkey), created_at),"
@@ -204,7 +211,8 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX notifications_started ON notifications (tenant_id, date_started, nkey);"
 	"CREATE UNIQUE INDEX notifications_campaign ON notifications"
 	"  (tenant_id, campaign_id, date_started, nkey);"
-	"CREATE UNIQUE INDEX notifications_type ON notifications (tenant_id, type, date_started, nkey);"
+	"CREATE UNIQUE INDEX notifications_type ON notifications"
+	"  (tenant_id, type_key, date_started, nkey);"
 	"CREATE UNIQUE INDEX notifications_title ON notifications (tenant_id, libelle, nkey);"
 	"CREATE UNIQUE INDEX notifications_created ON notifications (tenant_id, created_at, nkey);"
 	"DELETE FROM sqlite_stat1 WHERE tbl IN ('notifications', 'notifications_new')"
