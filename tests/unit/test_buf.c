@@ -261,6 +261,36 @@ static void test_json_strn_bounds(void **state)
 	nd_buf_release(&b);
 }
 
+/* Each byte that needs care, at every offset of a longer plain string: the
+ * output is the plain bytes with that one byte escaped (or, for UTF-8,
+ * kept), whatever eight-byte block it falls in. */
+static void test_json_escape_every_offset(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+	    {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"},	 {"\x01", "\\u0001"},
+	    {"\x1f", "\\u001f"}, {"\xc3\xa9", "\xc3\xa9"}, {"\x80", "\\ufffd"}, {" ", " "},
+	    {"\x7f", "\x7f"},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		for (size_t at = 0; at <= 24; at++) {
+			char in[64], want[96];
+			memset(in, 'a', 32);
+			size_t len = strlen(cases[c].in);
+			memcpy(in + at, cases[c].in, len);
+			snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)at, in, cases[c].out,
+				 (int)(32 - at - len), in + at + len);
+			struct nd_buf b = ND_BUF_INIT;
+			nd_buf_json_strn(&b, in, 32);
+			if (strcmp(nd_buf_str(&b), want) != 0)
+				fail_msg("case %zu at %zu: got %s, want %s", c, at, nd_buf_str(&b), want);
+			nd_buf_release(&b);
+		}
+	}
+}
+
 static void test_json_all_bytes_parse(void **state)
 {
 	(void)state;
@@ -369,6 +399,7 @@ int main(void)
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_json_invalid_utf8),
 	    cmocka_unit_test(test_json_strn_bounds),
+	    cmocka_unit_test(test_json_escape_every_offset),
 	    cmocka_unit_test(test_json_all_bytes_parse),
 	    cmocka_unit_test(test_json_round_trip_valid),
 	    cmocka_unit_test(test_json_misc),
