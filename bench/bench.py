@@ -546,11 +546,12 @@ def main():
         with open(lua, "w") as f:
             f.write(RANDOM_LUA)
         ids = delivery_ids(db, work)
+        with open(ids) as f:
+            first = f.readline().strip()
         d = Notifd(binary, db)
         ng = Nginx(work)
         scenarios = SCENARIOS[:3] if args.quick else SCENARIOS
         for name, path, goal in scenarios:
-            first = open(ids).readline().strip()
             body = d.call("GET", path.replace("{t}", "t1").replace("{id}", first))
             ng.serve(body)
             ceiling = wrk(ng.port, "/static", seconds)

@@ -1,5 +1,6 @@
 /* ceiling.h - what the raw store ceilings (ceiling_sqlite.c, ceiling_pg.c)
- * share: clocks, a deterministic random source, arguments, percentiles.
+ * share: the listing's columns, clocks, a deterministic random source,
+ * arguments, percentiles.
  * Included once by each program, after it defines its die(). */
 #ifndef ND_BENCH_CEILING_H
 #define ND_BENCH_CEILING_H
@@ -8,6 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+/* The columns the API3 listing reads (src/store/sqlite/list.c and
+ * src/store/postgres/list.c): the delivery's, its notification's, the
+ * target's. */
+#define LIST_COLS                                                                  \
+	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
+	" d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type," \
+	" n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"          \
+	" n.date_started, n.date_due, n.created_at, d.updated_at, t.ext_id, t.name,"   \
+	" t.email, t.profile, t.attributes, t.created_at, t.updated_at"
 
 /* Seconds on @id: CLOCK_MONOTONIC to time, CLOCK_REALTIME to date rows. */
 static double now(clockid_t id)

@@ -112,14 +112,6 @@ static void exec(const char *sql)
 	check(PQexec(pg, sql), PGRES_COMMAND_OK, sql, 0);
 }
 
-/* The columns the API3 listing reads (src/store/postgres/list.c). */
-#define LIST_COLS                                                                  \
-	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
-	" d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type," \
-	" n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"          \
-	" n.date_started, n.date_due, n.created_at, d.updated_at, t.ext_id, t.name,"   \
-	" t.email, t.profile, t.attributes, t.created_at, t.updated_at"
-
 /* Every value of @r into the sink. */
 static void consume(PGresult *r)
 {

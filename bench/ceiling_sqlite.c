@@ -206,20 +206,14 @@ static int finish(int rc)
 	return rc;
 }
 
-/* The member LIST: the target, its counter (the total), its page with the
- * columns src/store/sqlite/list.c reads. */
+/* The member LIST: the target, its counter (the total), its page. */
 static int list_mode(const char *path, long seconds, long limit)
 {
 	open_db(path, SQLITE_OPEN_READONLY);
 	row_limit = limit;
 	total_st = prepare("SELECT deliveries FROM targets WHERE tenant_id = ?1 AND tid = ?2");
 	rows_st = prepare(
-	    "SELECT d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"
-	    " d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type,"
-	    " n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"
-	    " n.date_started, n.date_due, n.created_at, d.updated_at, t.ext_id, t.name,"
-	    " t.email, t.profile, t.attributes, t.created_at, t.updated_at"
-	    " FROM deliveries d JOIN notifications n ON n.tenant_id = d.tenant_id"
+	    "SELECT " LIST_COLS " FROM deliveries d JOIN notifications n ON n.tenant_id = d.tenant_id"
 	    " AND n.nkey = d.nkey JOIN targets t ON t.tid = d.tid"
 	    " WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL AND d.tid = ?2"
 	    " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?3 OFFSET 0");

@@ -47,9 +47,9 @@ static void add_where(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		nd_buf_printf(b, " AND d.guid = %c2", m);
 	if (q->by_key)
 		nd_buf_printf(b, " AND d.nkey = %c3", m);
+	const char *routed = n_time ? "n.date_started" : "d.routed_at";
 	if (q->started_from != ND_NO_TIME)
-		nd_buf_printf(b, " AND %s >= %c4 AND %s < %c5", n_time ? "n.date_started" : "d.routed_at",
-			      m, n_time ? "n.date_started" : "d.routed_at", m);
+		nd_buf_printf(b, " AND %s >= %c4 AND %s < %c5", routed, m, routed, m);
 	if (q->completed_from != ND_NO_TIME)
 		nd_buf_printf(b, " AND d.completed_at >= %c6 AND d.completed_at < %c7", m, m);
 	if (q->campaign_id)
