@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zoneinfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -487,26 +488,44 @@ class Nginx:
         stop(self.proc)
 
 
+def utc_ms(text):
+    return int(datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def local_day_ms(day, zone):
+    """[from, to) in ms of the local @day (a date) in the IANA @zone."""
+    z = zoneinfo.ZoneInfo(zone)
+    start = datetime.datetime(day.year, day.month, day.day, tzinfo=z)
+    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), tzinfo=z)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+WINDOW = ("2024-02-05T00:00:00Z", "2024-02-10T00:00:00Z")
+STARTED = datetime.date(2024, 2, 3)  # the API3 date_started filter's day
+
 SCENARIOS = [
-    # name, path ({t}: a random target), goal (ratio to nginx serving the same bytes);
-    # RAW_MODES says which are also measured against ceiling_sqlite doing their store work.
-    ("NP6 feed, random target, sort=desc", "/targets/{t}/notifications?sort=desc", 0.5),
+    # name, path ({t}: a random target, {id}: a random delivery), goal (ratio to
+    # nginx serving the same bytes), and the shape bench/ceiling_sqlite.c runs
+    # for the same store work ("per_target": the dataset's deliveries a target;
+    # "local_day": the bounds of the date_started day in the tenant's zone).
+    ("NP6 feed, random target, sort=desc", "/targets/{t}/notifications?sort=desc", 0.5,
+     ("feed", "per_target")),
     ("NP6 feed with a start/end window",
-     "/targets/{t}/notifications?start=2024-02-05T00:00:00Z&end=2024-02-10T00:00:00Z", 0.45),
-    ("API3 LIST member_id, page of 20", "/api3/notification?member_id={t}&page_size=20", 0.35),
+     "/targets/{t}/notifications?start=%s&end=%s" % WINDOW, 0.45,
+     ("feed", "per_target") + tuple(utc_ms(t) for t in WINDOW)),
+    ("API3 LIST member_id, page of 20", "/api3/notification?member_id={t}&page_size=20", 0.35,
+     ("member",)),
     ("API3 LIST member_id, page of 20, XML",
-     "/api3/notification?member_id={t}&page_size=20&format=xml", 0.35),
-    ("API3 LIST unfiltered, page 3", "/api3/notification?page=3", 0.3),
-    ("API3 LIST order=title DESC", "/api3/notification?order=title%20DESC", 0.3),
-    ("API3 LIST campaign_id", "/api3/notification?campaign_id=spring", 0.3),
-    ("API3 LIST date_started=MM/DD/YYYY", "/api3/notification?date_started=02/03/2024", 0.15),
-    ("native feed page", "/v1/targets/{t}/notifications", 0.4),
-    ("API3 GET one notification", "/api3/notification/{id}", 0.4),
+     "/api3/notification?member_id={t}&page_size=20&format=xml", 0.35, ("member",)),
+    ("API3 LIST unfiltered, page 3", "/api3/notification?page=3", 0.3, ("page3",)),
+    ("API3 LIST order=title DESC", "/api3/notification?order=title%20DESC", 0.3, ("title",)),
+    ("API3 LIST campaign_id", "/api3/notification?campaign_id=spring", 0.3,
+     ("campaign", "spring")),
+    ("API3 LIST date_started=MM/DD/YYYY", "/api3/notification?date_started=" + STARTED.strftime("%m/%d/%Y"), 0.15,
+     ("day", "local_day")),
+    ("native feed page", "/v1/targets/{t}/notifications", 0.4, ("feed", 50)),
+    ("API3 GET one notification", "/api3/notification/{id}", 0.4, ("get",)),
 ]
-
-
-# scenario index -> ceiling_sqlite mode and row count ("per_target": the feed's)
-RAW_MODES = {0: ("read", "per_target"), 2: ("list", 20)}
 
 
 def machine():
@@ -546,22 +565,24 @@ def main():
         with open(lua, "w") as f:
             f.write(RANDOM_LUA)
         ids = delivery_ids(db, work)
+        zone = subprocess.run(["sqlite3", db, "SELECT time_zone FROM tenants WHERE id = 1"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+        day = local_day_ms(STARTED, zone)
         with open(ids) as f:
             first = f.readline().strip()
         d = Notifd(binary, db)
         ng = Nginx(work)
         scenarios = SCENARIOS[:3] if args.quick else SCENARIOS
-        for name, path, goal in scenarios:
+        for name, path, goal, shape in scenarios:
             body = d.call("GET", path.replace("{t}", "t1").replace("{id}", first))
             ng.serve(body)
             ceiling = wrk(ng.port, "/static", seconds)
             got = wrk(d.port, path, seconds, script=lua, targets=ntargets, ids=ids)
             settle(d.port)
-            raw = None
-            if len(rows) in RAW_MODES:
-                mode, limit = RAW_MODES[len(rows)]
-                raw = raw_ceiling(binary, "ceiling_sqlite", mode, db, seconds,
-                                  per_target if limit == "per_target" else limit)["queries_per_s"]
+            shape = [v for k in shape for v in
+                     ([per_target] if k == "per_target" else day if k == "local_day" else [k])]
+            raw = raw_ceiling(binary, "ceiling_sqlite", "read", db, seconds,
+                              *shape)["queries_per_s"]
             rows.append((name, got, ceiling[0], goal, len(body), raw))
             log("%s: %.0f req/s, ceiling %.0f" % (name, got[0], ceiling[0]))
         hwm = d.hwm_kb()
@@ -605,30 +626,34 @@ def main():
              "Machine: %s. Dataset: %d targets; SQLite, synchronous=full; notifd and its"
              " ceiling on core %s, wrk on core %s (64 connections, %d s)."
              % (machine(), ntargets, SERVER_CORE, LOAD_CORE, seconds), "",
-             "The raw store ceilings are bench/ceiling_sqlite.c on the same core: the feed's"
-             " read of the same rows, the API3 member LIST's three statements, and the same"
-             " delivery rows inserted 1,000 per transaction into a fresh table clustered"
-             " like notifd's.", "",
+             "The raw store is bench/ceiling_sqlite.c on the same core running each"
+             " request's statements as notifd runs them (the key, then the scenario's"
+             " reads), without HTTP or JSON. Server and store share one core, so no"
+             " server can answer faster than nginx serves the bytes plus the raw store"
+             " reads them: \"best\" is that bound as a ratio to nginx, raw / (nginx + raw)."
+             " A goal above it is out of reach on this design.", "",
              "| scenario | req/s | p50 ms | p99 ms | bytes | nginx req/s | ratio | goal"
-             " | raw store | ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             " | raw store | notifd / raw | best |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, (rps, p50, p99), top, goal, size, raw in rows:
-        lines.append("| %s | %.0f | %.2f | %.2f | %d | %.0f | %.2f | %s%.2f | %s | %s |"
-                     % (name, rps, p50, p99, size, top, rps / top,
-                        "" if rps / top >= goal else "below ", goal,
-                        "%.0f" % raw if raw else "", "%.2f" % (rps / raw) if raw else ""))
+        best = raw / (top + raw)
+        verdict = ("" if rps / top >= goal else "below " if best >= goal
+                   else "out of reach: ")
+        lines.append("| %s | %.0f | %.2f | %.2f | %d | %.0f | %.2f | %s%.2f | %.0f | %.2f"
+                     " | %.2f |" % (name, rps, p50, p99, size, top, rps / top, verdict, goal,
+                                    raw, rps / raw, best))
     name, (rate, p50, p99) = ingest_row
     top = raw_insert["clustered"]
-    lines.append("| %s | %.0f | %.2f | %.2f | | | | %s0.70 of the raw insert | %.0f | %.2f |"
+    lines.append("| %s | %.0f | %.2f | %.2f | | | | %s0.70 of the raw insert | %.0f | %.2f | |"
                  % (name, rate, p50, p99, "" if rate / top >= 0.7 else "below ", top,
                     rate / top))
     for big_name, big_rate, _, big_hwm in big:
         goal = 500000 if big_name.startswith("stream") else 100000
-        lines.append("| %s | %.0f | | | | | | %s%s/s, peak RSS %.1f MB (goal 64) | | |"
+        lines.append("| %s | %.0f | | | | | | %s%s/s, peak RSS %.1f MB (goal 64) | | | |"
                      % (big_name, big_rate, "" if big_rate >= goal and big_hwm <= 64 * 1024
                         else "below ", format(goal, ","), big_hwm / 1024))
     for name, (rps, p50, p99), raw, sqlite in pg_rows:
-        lines.append("| %s | %.0f | %.2f | %.2f | | | | %s | %s | %s |"
+        lines.append("| %s | %.0f | %.2f | %.2f | | | | %s | %s | %s | |"
                      % (name, rps, p50, p99,
                         ("" if rps / raw >= 0.5 else "below ") + "0.50 of raw libpq" if raw
                         else "", "%.0f" % raw if raw else "", "%.2f" % (rps / raw) if raw

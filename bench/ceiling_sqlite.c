@@ -1,23 +1,29 @@
 /* ceiling_sqlite.c - the raw SQLite ceiling notifd's hot paths are measured
  * against.
  *
- * The store work of three hot paths done directly on SQLite, with nothing else
- * (no HTTP, no JSON, no notifd code), so that a benchmark can say how close
- * notifd comes to what the database allows:
+ * The store work of notifd's hot paths done directly on SQLite, with nothing
+ * else (no HTTP, no JSON, no notifd code), so that a benchmark can say how
+ * close notifd comes to what the database allows:
  *
- *   read DB_FILE SECONDS LIMIT   the NP6 feed: a random target's tid from its
- *                                ext_id, then its newest LIMIT deliveries
- *                                (their own columns: notifd takes each row's
- *                                notification from its cache)
- *   list DB_FILE SECONDS LIMIT   the API3 member LIST: a random target's tid,
- *                                its live-delivery counter, then its newest
- *                                LIMIT deliveries with every column of the
- *                                delivery, its notification and the target
+ *   read DB_FILE SECONDS SHAPE [VALUE...]
+ *       the statements of one request shape, as notifd runs them, each time
+ *       for another random target or delivery:
+ *         feed LIMIT [FROM_MS TO_MS]
+ *                            a feed's read of a target's newest LIMIT
+ *                            deliveries, routed in [FROM_MS, TO_MS) if given
+ *                            (their own columns: notifd takes each row's
+ *                            notification from its cache)
+ *         member             API3 LIST member_id: the member's counter, then
+ *                            its page of 20 with every column of the delivery,
+ *                            its notification and the target
+ *         page3, title       API3 LIST unfiltered page 3, order=title DESC
+ *         campaign ID        API3 LIST campaign_id=ID
+ *         day FROM_MS TO_MS  API3 LIST date_started, the local day's bounds
+ *         get                API3 GET of one delivery by its GUID
  *   insert DB_FILE ROWS BATCH [clustered]
- *                                fan-out: ROWS deliveries into notifd's
- *                                deliveries table, BATCH per transaction;
- *                                "clustered" leaves out the secondary indexes
- *                                (the primary key alone orders the table)
+ *       fan-out: ROWS deliveries into notifd's deliveries table, BATCH per
+ *       transaction; "clustered" leaves out the secondary indexes (the
+ *       primary key alone orders the table)
  *
  * Connections get the pragmas notifd's get (src/store/sqlite/sq.c), with
  * synchronous=FULL as the benchmark runs notifd. Prints one line of JSON.
@@ -107,80 +113,137 @@ static int64_t scalar(const char *sql)
 	return v;
 }
 
-/* Every value of the row @st into the sink. */
+/* Every value of the row @st into the sink, each read as what it is. */
 static void consume(sqlite3_stmt *st)
 {
 	uint64_t h = 0;
 	for (int i = 0, n = sqlite3_column_count(st); i < n; i++) {
-		if (sqlite3_column_type(st, i) == SQLITE_INTEGER) {
+		const unsigned char *v = NULL;
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_INTEGER:
 			h += (uint64_t)sqlite3_column_int64(st, i);
-		} else {
-			const unsigned char *v = sqlite3_column_text(st, i);
-			int bytes = sqlite3_column_bytes(st, i);
-			if (v && bytes)
-				h += v[0] + v[bytes - 1] + (uint64_t)bytes;
+			continue;
+		case SQLITE_BLOB:
+			v = sqlite3_column_blob(st, i);
+			break;
+		case SQLITE_TEXT:
+			v = sqlite3_column_text(st, i);
+			break;
+		default:
+			continue;
 		}
+		int bytes = sqlite3_column_bytes(st, i);
+		if (v && bytes)
+			h += v[0] + v[bytes - 1] + (uint64_t)bytes;
 	}
 	sink += h;
 }
 
-/* Runs @work on random targets of tenant 1 of the open database for
- * @seconds, each given its tid after a lookup by ext_id (what notifd does
- * first), and prints the latencies of the whole; @work returns the rows it
- * read. */
-static int drive(long seconds, uint64_t (*work)(int64_t tid))
+/* The statements of one request shape, as notifd runs them (the text
+ * src/store/listsql.c and src/store/sqlite/notifications.c give for it),
+ * numbered as there: ?1 tenant, ?2 delivery GUID, ?4/?5 routing window,
+ * ?8 campaign, ?9 member ext_id, ?11/?12 limit and offset. */
+struct shape {
+	const char *name;
+	const char *total; /* the page's total, or NULL */
+	const char *page;
+	bool by_target;    /* a random target's ext_id in ?9 (feed: ?2) */
+	bool by_guid;      /* a random live delivery's GUID in ?2 */
+	bool feed;         /* the feed's numbering: ?2 ext_id, ?3..?6 window, ?7 limit */
+	long limit, offset;
+};
+
+#define PAGE_FROM                                                                   \
+	"SELECT " LIST_COLS " FROM deliveries d JOIN notifications n"                   \
+	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey JOIN targets t ON t.tid = d.tid" \
+	" WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"
+#define NEWEST " ORDER BY n.date_started DESC, n.nkey DESC, d.tid DESC LIMIT ?11 OFFSET ?12"
+#define TENANT_TOTAL "SELECT deliveries FROM tenants WHERE id = ?1"
+
+static const struct shape shapes[] = {
+	{"feed", NULL,
+	 "SELECT d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"
+	 " d.read_at, d.completed_at, d.nkey FROM deliveries d"
+	 " WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"
+	 " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2)"
+	 " AND d.routed_at >= ?3 AND d.routed_at < ?4"
+	 " AND (d.routed_at < ?5 OR (d.routed_at = ?5 AND d.nkey < ?6))"
+	 " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7",
+	 .by_target = true, .feed = true},
+	{"member", "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
+	 PAGE_FROM " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?9)"
+		   " ORDER BY d.routed_at DESC, d.nkey DESC, d.tid DESC LIMIT ?11 OFFSET ?12",
+	 .by_target = true, .limit = 20},
+	{"page3", TENANT_TOTAL, PAGE_FROM NEWEST, .limit = 20, .offset = 40},
+	{"title", TENANT_TOTAL,
+	 PAGE_FROM " ORDER BY n.libelle DESC, n.nkey DESC, d.tid DESC LIMIT ?11 OFFSET ?12",
+	 .limit = 20},
+	{"campaign",
+	 "SELECT coalesce(sum(n.deliveries), 0) FROM notifications n"
+	 " WHERE n.tenant_id = ?1 AND n.campaign_id = ?8",
+	 PAGE_FROM " AND n.campaign_id = ?8" NEWEST, .limit = 20},
+	{"day",
+	 "SELECT coalesce(sum(n.deliveries), 0) FROM notifications n"
+	 " WHERE n.tenant_id = ?1 AND n.date_started >= ?4 AND n.date_started < ?5",
+	 PAGE_FROM " AND n.date_started >= ?4 AND n.date_started < ?5" NEWEST, .limit = 20},
+	{"get", NULL, PAGE_FROM " AND d.guid = ?2 LIMIT ?11 OFFSET ?12", .by_guid = true,
+	 .limit = 20},
+};
+
+/* Every request first reads its API key, as notifd authenticates each one
+ * against the store (docs/design.md, "Authentication"): the statement of
+ * src/store/sqlite/tenants.c, given the hash of the tenant's admin key. */
+#define KEY_AUTH                                                                      \
+	"SELECT k.tenant_id, k.role, k.target, k.id, t.time_zone"                     \
+	" FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"                       \
+	" WHERE k.hash = ?1 AND k.revoked_at IS NULL"
+
+static const struct shape *shape;
+static sqlite3_stmt *key_st, *total_st, *page_st;
+static unsigned char key_hash[32];
+static const char *campaign;      /* ?8 */
+static int64_t window_from, window_to; /* ?4, ?5 */
+static unsigned char (*guids)[16]; /* live deliveries, for by_guid */
+static size_t nguids;
+
+/* Binds what @st of the shape uses, @r choosing the random target or GUID. */
+static void bind(sqlite3_stmt *st, uint64_t r, int64_t ntargets)
 {
-	int64_t ntargets = scalar("SELECT count(*) FROM targets WHERE tenant_id = 1");
-	if (ntargets <= 0)
-		die("tenant 1 has no targets");
-	sqlite3_stmt *find =
-	    prepare("SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?2");
-	struct latencies lat = {0};
-	uint64_t seed = 7, rows = 0;
-	double start = now(CLOCK_MONOTONIC), t = start, end = start + seconds;
-	while (t < end) {
-		char ext[24];
-		int len = snprintf(ext, sizeof ext, "t%" PRIu64, rnd(&seed) % (uint64_t)ntargets);
-		double t0 = t;
-		if (sqlite3_bind_int64(find, 1, 1) ||
-		    sqlite3_bind_text(find, 2, ext, len, SQLITE_STATIC))
-			die("cannot bind the target");
-		if (sqlite3_step(find) != SQLITE_ROW)
-			die("target %s not found", ext);
-		int64_t tid = sqlite3_column_int64(find, 0);
-		if (sqlite3_reset(find) != SQLITE_OK)
-			die("target lookup failed");
-		rows += work(tid);
-		t = now(CLOCK_MONOTONIC);
-		lat_add(&lat, (t - t0) * 1e6);
+	char ext[24];
+	int len = snprintf(ext, sizeof ext, "t%" PRIu64, r % (uint64_t)ntargets);
+	int n = sqlite3_bind_parameter_count(st), rc = sqlite3_bind_int64(st, 1, 1);
+	if (shape->feed && n >= 7) {
+		rc |= sqlite3_bind_text(st, 2, ext, len, SQLITE_TRANSIENT);
+		rc |= sqlite3_bind_int64(st, 3, window_from) | sqlite3_bind_int64(st, 4, window_to);
+		rc |= sqlite3_bind_int64(st, 5, INT64_MAX) | sqlite3_bind_int64(st, 6, INT64_MAX);
+		rc |= sqlite3_bind_int64(st, 7, shape->limit);
+	} else {
+		if (shape->by_guid && n >= 2)
+			rc |= sqlite3_bind_blob(st, 2, guids[r % nguids], 16, SQLITE_STATIC);
+		if (n >= 5) {
+			rc |= sqlite3_bind_int64(st, 4, window_from);
+			rc |= sqlite3_bind_int64(st, 5, window_to);
+		}
+		if (n >= 8)
+			rc |= sqlite3_bind_text(st, 8, campaign, -1, SQLITE_STATIC);
+		if (n >= 9)
+			rc |= sqlite3_bind_text(st, 9, ext, len, SQLITE_TRANSIENT);
+		if (n >= 12) {
+			rc |= sqlite3_bind_int64(st, 11, shape->limit);
+			rc |= sqlite3_bind_int64(st, 12, shape->offset);
+		}
 	}
-	lat_report(&lat, t - start, rows);
-	if (sqlite3_finalize(find) != SQLITE_OK)
-		die("finalize failed");
-	return 0;
+	if (rc != SQLITE_OK)
+		die("cannot bind");
 }
 
-static sqlite3_stmt *total_st, *rows_st;
-static long row_limit;
-static bool ints_only; /* every column an integer: read them as such */
-
-/* Runs @st on (tenant 1, @tid, LIMIT) and consumes its rows: their number. */
-static uint64_t run(sqlite3_stmt *st, int64_t tid)
+/* Steps @st to its end, every value into the sink: the number of rows. */
+static uint64_t run(sqlite3_stmt *st)
 {
-	if (sqlite3_bind_int64(st, 1, 1) || sqlite3_bind_int64(st, 2, tid) ||
-	    (sqlite3_bind_parameter_count(st) >= 3 && sqlite3_bind_int64(st, 3, row_limit)))
-		die("cannot bind");
 	uint64_t n = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (ints_only) {
-			uint64_t h = 0;
-			for (int i = 0, nc = sqlite3_column_count(st); i < nc; i++)
-				h += (uint64_t)sqlite3_column_int64(st, i);
-			sink += h;
-		} else {
-			consume(st);
-		}
+		consume(st);
 		n++;
 	}
 	if (rc != SQLITE_DONE || sqlite3_reset(st) != SQLITE_OK)
@@ -188,49 +251,94 @@ static uint64_t run(sqlite3_stmt *st, int64_t tid)
 	return n;
 }
 
-static uint64_t list_work(int64_t tid)
+/* Runs the shape's statements for @seconds, each time for another random
+ * target or GUID, and prints the latencies of the whole. */
+static int drive(long seconds)
 {
-	run(total_st, tid);
-	return run(rows_st, tid);
+	int64_t ntargets = scalar("SELECT count(*) FROM targets WHERE tenant_id = 1");
+	if (ntargets <= 0)
+		die("tenant 1 has no targets");
+	struct latencies lat = {0};
+	uint64_t seed = 7, rows = 0;
+	double start = now(CLOCK_MONOTONIC), t = start, end = start + seconds;
+	while (t < end) {
+		uint64_t r = rnd(&seed);
+		double t0 = t;
+		if (run(key_st) != 1)
+			die("the admin key is not found");
+		if (total_st) {
+			bind(total_st, r, ntargets);
+			run(total_st);
+		}
+		bind(page_st, r, ntargets);
+		rows += run(page_st);
+		t = now(CLOCK_MONOTONIC);
+		lat_add(&lat, (t - t0) * 1e6);
+	}
+	lat_report(&lat, t - start, rows);
+	return 0;
 }
 
-static uint64_t read_work(int64_t tid)
+/* A sample of the tenant's live deliveries' GUIDs. */
+static void load_guids(void)
 {
-	return run(rows_st, tid);
+	sqlite3_stmt *st = prepare("SELECT guid FROM deliveries WHERE tenant_id = 1"
+				   " AND deleted_at IS NULL ORDER BY random() LIMIT 1000");
+	guids = calloc(1000, sizeof *guids);
+	if (!guids)
+		die("out of memory");
+	while (sqlite3_step(st) == SQLITE_ROW && nguids < 1000)
+		if (sqlite3_column_bytes(st, 0) == 16)
+			memcpy(guids[nguids++], sqlite3_column_blob(st, 0), 16);
+	if (sqlite3_finalize(st) != SQLITE_OK || !nguids)
+		die("no live delivery to read");
 }
 
-static int finish(int rc)
+/* One request shape (see usage) on the database at @path. */
+static int read_mode(const char *path, long seconds, const char *name, char **values,
+		     int nvalues)
 {
-	if (sqlite3_finalize(total_st) != SQLITE_OK || sqlite3_finalize(rows_st) != SQLITE_OK)
+	static struct shape chosen;
+	for (size_t i = 0; i < sizeof shapes / sizeof *shapes && !shape; i++)
+		if (!strcmp(shapes[i].name, name))
+			chosen = shapes[i], shape = &chosen;
+	bool feed = shape && shape->feed;
+	bool fits = !shape ? false
+		    : feed ? nvalues == 1 || nvalues == 3
+		    : !strcmp(name, "campaign") ? nvalues == 1
+		    : !strcmp(name, "day") ? nvalues == 2 : nvalues == 0;
+	if (!fits)
+		die("shape %s: unknown, or the wrong number of values (see usage)", name);
+	window_from = INT64_MIN, window_to = INT64_MAX; /* a feed without a window */
+	if (feed)
+		chosen.limit = arg_num(values[0], "LIMIT");
+	if ((feed && nvalues == 3) || !strcmp(name, "day")) {
+		window_from = arg_num(values[nvalues - 2], "FROM_MS");
+		window_to = arg_num(values[nvalues - 1], "TO_MS");
+	}
+	if (!strcmp(name, "campaign"))
+		campaign = values[0];
+	open_db(path, SQLITE_OPEN_READONLY);
+	if (shape->by_guid)
+		load_guids();
+	sqlite3_stmt *hash = prepare("SELECT hash FROM api_keys WHERE tenant_id = 1"
+				     " AND role = 'admin' AND revoked_at IS NULL LIMIT 1");
+	if (sqlite3_step(hash) != SQLITE_ROW || sqlite3_column_bytes(hash, 0) != sizeof key_hash)
+		die("tenant 1 has no admin key");
+	memcpy(key_hash, sqlite3_column_blob(hash, 0), sizeof key_hash);
+	if (sqlite3_finalize(hash) != SQLITE_OK)
 		die("finalize failed");
+	key_st = prepare(KEY_AUTH);
+	if (sqlite3_bind_blob(key_st, 1, key_hash, sizeof key_hash, SQLITE_STATIC))
+		die("cannot bind the key");
+	total_st = shape->total ? prepare(shape->total) : NULL;
+	page_st = prepare(shape->page);
+	int rc = drive(seconds);
+	if (sqlite3_finalize(key_st) != SQLITE_OK || sqlite3_finalize(total_st) != SQLITE_OK ||
+	    sqlite3_finalize(page_st) != SQLITE_OK)
+		die("finalize failed");
+	free(guids);
 	return rc;
-}
-
-/* The member LIST: the target, its counter (the total), its page. */
-static int list_mode(const char *path, long seconds, long limit)
-{
-	open_db(path, SQLITE_OPEN_READONLY);
-	row_limit = limit;
-	total_st = prepare("SELECT deliveries FROM targets WHERE tenant_id = ?1 AND tid = ?2");
-	rows_st = prepare(
-	    "SELECT " LIST_COLS " FROM deliveries d JOIN notifications n ON n.tenant_id = d.tenant_id"
-	    " AND n.nkey = d.nkey JOIN targets t ON t.tid = d.tid"
-	    " WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL AND d.tid = ?2"
-	    " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?3 OFFSET 0");
-	return finish(drive(seconds, list_work));
-}
-
-/* The NP6 feed: the target's newest deliveries, their own columns. */
-static int read_mode(const char *path, long seconds, long limit)
-{
-	open_db(path, SQLITE_OPEN_READONLY);
-	row_limit = limit;
-	ints_only = true;
-	rows_st = prepare("SELECT d.routed_at, d.nkey, d.impression, d.activation, d.redirection,"
-			  " d.dismiss FROM deliveries d"
-			  " WHERE d.tenant_id = ?1 AND d.tid = ?2 AND d.deleted_at IS NULL"
-			  " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?3");
-	return finish(drive(seconds, read_work));
 }
 
 static void exec(const char *sql)
@@ -295,18 +403,17 @@ static int insert_mode(const char *path, long nrows, long batch, bool indexes)
 int main(int argc, char **argv)
 {
 	int rc;
-	if (argc == 5 && !strcmp(argv[1], "read"))
-		rc = read_mode(argv[2], arg_num(argv[3], "SECONDS"), arg_num(argv[4], "LIMIT"));
-	else if (argc == 5 && !strcmp(argv[1], "list"))
-		rc = list_mode(argv[2], arg_num(argv[3], "SECONDS"), arg_num(argv[4], "LIMIT"));
+	if (argc >= 5 && !strcmp(argv[1], "read"))
+		rc = read_mode(argv[2], arg_num(argv[3], "SECONDS"), argv[4], argv + 5, argc - 5);
 	else if ((argc == 5 || (argc == 6 && !strcmp(argv[5], "clustered"))) &&
 		 !strcmp(argv[1], "insert"))
 		rc = insert_mode(argv[2], arg_num(argv[3], "ROWS"), arg_num(argv[4], "BATCH"),
 				 argc == 5);
 	else {
-		fputs("usage: ceiling_sqlite read DB_FILE SECONDS LIMIT\n"
-		      "       ceiling_sqlite list DB_FILE SECONDS LIMIT\n"
-		      "       ceiling_sqlite insert DB_FILE ROWS BATCH [clustered]\n",
+		fputs("usage: ceiling_sqlite read DB_FILE SECONDS SHAPE [VALUE...]\n"
+		      "       ceiling_sqlite insert DB_FILE ROWS BATCH [clustered]\n"
+		      "SHAPE: feed LIMIT [FROM_MS TO_MS] | member | page3 | title | campaign ID"
+		      " | day FROM_MS TO_MS | get\n",
 		      stderr);
 		return 2;
 	}

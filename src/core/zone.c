@@ -17,7 +17,9 @@ struct zone_day {
 	int y, m, d;
 };
 
-#define ZONE_DAYS 8 /* by UTC day number; a page of rows spans a few days */
+/* By UTC day number: a page of rows spans a few days, and lookups by id
+ * (API3 GET) land on any recent day, so two months of days stay. */
+#define ZONE_DAYS 64
 
 struct nd_zone {
 	UCalendar *cal;
@@ -132,18 +134,37 @@ enum nd_err nd_zone_day(struct nd_zone *z, int y, int m, int d, int64_t *from, i
 	return U_FAILURE(st) ? ND_ERR_INTERNAL : ND_OK;
 }
 
+/* The slot of the local day starting at @from: by the UTC day of its start. */
+static struct zone_day *day_slot(struct nd_zone *z, int64_t from)
+{
+	return &z->days[(uint64_t)nd_floor_div(from, 86400000) % ZONE_DAYS];
+}
+
 void nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d)
 {
-	struct zone_day *c = &z->days[(uint64_t)nd_floor_div(ms, 86400000) % ZONE_DAYS];
-	if (ms < c->from || ms >= c->to) {
+	/* A local day lasts at most 25 hours, so the one holding @ms started
+	 * on the UTC day of @ms or on one of the two before. */
+	struct zone_day *c = NULL;
+	for (int64_t back = 0; back < 3 && !c; back++) {
+		struct zone_day *k = day_slot(z, ms - back * 86400000);
+		if (ms >= k->from && ms < k->to)
+			c = k;
+	}
+	if (!c) {
+		struct zone_day day;
 		UErrorCode st = U_ZERO_ERROR;
 		ucal_setMillis(z->cal, (UDate)ms, &st);
-		c->y = ucal_get(z->cal, UCAL_EXTENDED_YEAR, &st);
-		c->m = ucal_get(z->cal, UCAL_MONTH, &st) + 1;
-		c->d = ucal_get(z->cal, UCAL_DATE, &st);
-		if (U_FAILURE(st) || nd_zone_day(z, c->y, c->m, c->d, &c->from, &c->to) ||
-		    ms < c->from || ms >= c->to)
-			c->from = c->to = 0; /* answer, but keep nothing */
+		day.y = ucal_get(z->cal, UCAL_EXTENDED_YEAR, &st);
+		day.m = ucal_get(z->cal, UCAL_MONTH, &st) + 1;
+		day.d = ucal_get(z->cal, UCAL_DATE, &st);
+		bool ok = !U_FAILURE(st) && !nd_zone_day(z, day.y, day.m, day.d, &day.from, &day.to) &&
+			  ms >= day.from && ms < day.to;
+		if (!ok) {
+			*y = day.y, *m = day.m, *d = day.d; /* answer, but keep nothing */
+			return;
+		}
+		c = day_slot(z, day.from);
+		*c = day;
 	}
 	*y = c->y;
 	*m = c->m;

@@ -144,7 +144,7 @@ static void start_request(struct nd_req *r, struct MHD_Connection *conn, const c
 	r->path = nd_xstrdup(url);
 	const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
 	if (rid && nd_request_id_sane(rid))
-		snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+		nd_copy_str(r->request_id, sizeof r->request_id, rid);
 	else
 		nd_request_id_new(r->request_id);
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

@@ -6,7 +6,7 @@
 /* Length of the segment starting at @s (up to the next '/' or the end). */
 static size_t seg_len(const char *s)
 {
-	return strcspn(s, "/");
+	return (size_t)(strchrnul(s, '/') - s);
 }
 
 bool nd_route_path_match(const char *pattern, const char *path, struct nd_route_match *m)

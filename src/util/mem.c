@@ -47,3 +47,12 @@ char *nd_xstrndup(const char *s, size_t n)
 	p[n] = '\0';
 	return p;
 }
+
+void nd_copy_str(char *dst, size_t cap, const char *src)
+{
+	if (cap == 0)
+		return;
+	size_t n = src ? strnlen(src, cap - 1) : 0;
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}

@@ -116,6 +116,33 @@ static void test_guid_format_parse(void **state)
 		assert_string_equal(out, want);
 	}
 
+	/* parsed as libuuid parses, for any value and any single change of its
+	 * text (a byte of another kind, a byte more or less) */
+	for (int n = 0; n < 2000; n++) {
+		unsigned char any[16], want[16];
+		char text[ND_GUID_LEN + 2];
+		randombytes_buf(any, sizeof any);
+		nd_guid_format(any, text);
+		if (n % 2)
+			for (char *p = text; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+		if (n >= 1000) {
+			static const char odd[] = "-gG :\x7f" "0aF";
+			size_t at = randombytes_uniform(ND_GUID_LEN + 1);
+			if (n % 5 == 0)
+				text[at] = '\0';
+			else if (n % 5 == 1 && at == ND_GUID_LEN)
+				text[at] = 'A', text[at + 1] = '\0';
+			else if (at < ND_GUID_LEN)
+				text[at] = odd[randombytes_uniform(sizeof odd - 1)];
+		}
+		bool ours = nd_guid_parse(text, back);
+		bool theirs = strlen(text) == ND_GUID_LEN && uuid_parse(text, want) == 0;
+		assert_int_equal(ours, theirs);
+		if (ours)
+			assert_memory_equal(back, want, 16);
+	}
+
 	assert_false(nd_guid_parse("", back));
 	assert_false(nd_guid_parse("3DA28600-9BA5-4750-A8EE-0D2D16F3D5E", back));
 	assert_false(nd_guid_parse("3DA28600-9BA5-4750-A8EE-0D2D16F3D5EDA", back));

@@ -1,9 +1,9 @@
 /* tenants.c - PostgreSQL queries for tenants and API keys. */
 #include "store/postgres/pg.h"
 
-#include <stdio.h>
 #include <string.h>
 
+#include "util/mem.h"
 #include "util/time.h"
 
 enum nd_err pg_lock_tenant(struct pg_conn *c, int64_t tenant_id, const char *missing,
@@ -208,10 +208,9 @@ enum nd_err pg_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY
 		return e;
 	out->tenant_id = pg_int(r, 0, 0);
 	nd_role_parse(pg_text(r, 0, 1), &out->role);
-	const char *t = pg_text(r, 0, 2);
-	snprintf(out->target, sizeof out->target, "%s", t ? t : "");
-	snprintf(out->key_id, sizeof out->key_id, "%s", pg_text(r, 0, 3));
-	snprintf(out->time_zone, sizeof out->time_zone, "%s", pg_text(r, 0, 4));
+		nd_copy_str(out->target, sizeof out->target, pg_text(r, 0, 2));
+	nd_copy_str(out->key_id, sizeof out->key_id, pg_text(r, 0, 3));
+	nd_copy_str(out->time_zone, sizeof out->time_zone, pg_text(r, 0, 4));
 	PQclear(r);
 	return ND_OK;
 }

@@ -1,9 +1,9 @@
 /* tenants.c - SQLite queries for tenants and API keys. */
 #include "store/sqlite/sq.h"
 
-#include <stdio.h>
 #include <string.h>
 
+#include "util/mem.h"
 #include "util/time.h"
 
 struct tenant_arg {
@@ -179,10 +179,9 @@ enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[
 	if (rc == SQLITE_ROW) {
 		out->tenant_id = sqlite3_column_int64(st, 0);
 		nd_role_parse(sq_col_text(st, 1), &out->role);
-		const char *t = sq_col_text(st, 2);
-		snprintf(out->target, sizeof out->target, "%s", t ? t : "");
-		snprintf(out->key_id, sizeof out->key_id, "%s", sq_col_text(st, 3));
-		snprintf(out->time_zone, sizeof out->time_zone, "%s", sq_col_text(st, 4));
+				nd_copy_str(out->target, sizeof out->target, sq_col_text(st, 2));
+		nd_copy_str(out->key_id, sizeof out->key_id, sq_col_text(st, 3));
+		nd_copy_str(out->time_zone, sizeof out->time_zone, sq_col_text(st, 4));
 	}
 	sq_done(st);
 	if (rc == SQLITE_ROW)
