@@ -75,6 +75,9 @@ static enum nd_err route(struct nd_req *r)
 	if (r->uri_len > ND_URI_MAX)
 		return nd_fail(&r->err, ND_ERR_URI_TOO_LONG, NULL,
 			       "request target is longer than %d bytes", ND_URI_MAX);
+	if (r->nargs > ND_QUERY_ARGS_MAX)
+		return nd_fail(&r->err, ND_ERR_URI_TOO_LONG, NULL,
+			       "request target has more than %d query parameters", ND_QUERY_ARGS_MAX);
 	if (!r->match.route) {
 		if (known)
 			return nd_fail(&r->err, ND_ERR_METHOD, NULL, "%s is not allowed on %s",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/ids.h"
 #include "http/internal.h"
@@ -20,12 +21,31 @@ const char *nd_req_param(const struct nd_req *r, const char *name)
 	return NULL;
 }
 
+/* The raw value of the first "@name=value" in @query (names compared
+ * without case, as libmicrohttpd compared them), its length in *@n; a name
+ * without '=' has no value. */
+static const char *query_value(const char *query, const char *name, size_t *n)
+{
+	size_t want = strlen(name);
+	for (const char *p = query;; p++) {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		if (eq && (size_t)(eq - p) == want && strncasecmp(p, name, want) == 0) {
+			*n = len - want - 1;
+			return eq + 1;
+		}
+		p += len;
+		if (*p == '\0')
+			return NULL;
+	}
+}
+
 const char *nd_req_query(struct nd_req *r, const char *name, bool *bad)
 {
-	const char *raw = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+	size_t n;
+	const char *raw = r->query ? query_value(r->query, name, &n) : NULL;
 	if (!raw)
 		return NULL;
-	size_t n = strlen(raw);
 	char *out = nd_xmalloc(n + 1);
 	if (nd_pct_decode(raw, n, out, true) < 0) {
 		free(out);

@@ -25,7 +25,16 @@ static int64_t mono_ns(void)
 
 /* MHD calls this first with the full request target (query included):
  * the per-request state is born here and returned as the connection's
- * request pointer. */
+ * request pointer.
+ *
+ * The query is kept here and parsed by nd_req_query(), never by MHD.
+ * libmicrohttpd 0.9.75 records each query argument in the connection's
+ * small memory pool right after this call, before anything can refuse the
+ * request; when they do not fit (a few hundred "&a" are enough) it queues a
+ * 431, loses it, and holds the connection without an answer while the
+ * request never completes. So MHD's copy of the query is ended at the '?'
+ * before it parses it: that copy is MHD's own read buffer, which it rewrites
+ * itself the moment this returns (it ends the path there too). */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct nd_server *s = cls;
@@ -34,6 +43,14 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->conn = conn;
 	r->uri_len = strlen(uri);
 	r->started_ns = mono_ns();
+	char *q = strchr(uri, '?');
+	if (q) {
+		r->query = nd_xstrdup(q + 1);
+		r->nargs = 1;
+		for (const char *p = r->query; (p = strchr(p, '&')); p++)
+			r->nargs++;
+		q[1] = '\0';
+	}
 	atomic_fetch_add(&s->inflight, 1);
 	return r;
 }
@@ -52,6 +69,7 @@ static void req_free(struct nd_req *r)
 	nd_buf_release(&r->body);
 	nd_buf_release(&r->out);
 	free(r->path);
+	free(r->query);
 	free(r);
 }
 

@@ -49,6 +49,7 @@ struct nd_server_opts {
 };
 
 #define ND_URI_MAX 8192
+#define ND_QUERY_ARGS_MAX 64 /* query parameters in one request target */
 #define ND_MAX_EXTRA_HEADERS 2
 
 struct nd_server;
@@ -73,6 +74,8 @@ struct nd_req {
 	const char *method;
 	char *path;
 	size_t uri_len; /* whole request target, query included */
+	char *query;    /* the raw query (after '?'), or NULL */
+	size_t nargs;   /* its parameters, counted by '&' */
 	char request_id[ND_REQUEST_ID_MAX + 1];
 	int64_t started_ns;
 	bool seen;      /* the access handler has been called once */

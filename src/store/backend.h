@@ -28,7 +28,7 @@ struct nd_store_ops {
 				       struct nd_error *err);
 	enum nd_err (*key_put)(struct nd_store_conn *c, int64_t tenant_id,
 			       const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-			       const char *target, int64_t created_at, bool reinstate,
+			       const char *target, int64_t created_at, bool ensure,
 			       struct nd_error *err);
 	enum nd_err (*key_auth)(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 				struct nd_principal *out, struct nd_error *err);
@@ -103,6 +103,11 @@ struct nd_store {
 struct nd_store_conn {
 	const struct nd_store_ops *ops;
 };
+
+/* What key_put answers for a hash already stored: @same_ok when the caller
+ * ensures this very key (same tenant and role), @revoked when it was
+ * revoked. One rule for both backends. */
+enum nd_err nd_key_existing(bool same_ok, bool revoked, struct nd_error *err);
 
 /* The backends' constructors; store.c chooses between them. */
 enum nd_err nd_sqlite_open(const char *path, const struct nd_store_opts *opts,

@@ -196,10 +196,10 @@ enum nd_err nd_store_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id,
 
 enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
 			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-			     const char *target, int64_t created_at, bool reinstate,
+			     const char *target, int64_t created_at, bool ensure,
 			     struct nd_error *err)
 {
-	return c->ops->key_put(c, tenant_id, hash, role, target, created_at, reinstate, err);
+	return c->ops->key_put(c, tenant_id, hash, role, target, created_at, ensure, err);
 }
 
 enum nd_err nd_store_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
@@ -371,4 +371,13 @@ enum nd_err nd_store_load(struct nd_store_conn *c, const struct nd_record *rec,
 enum nd_err nd_store_load_end(struct nd_store_conn *c, bool commit, struct nd_error *err)
 {
 	return c->ops->load_end(c, commit, err);
+}
+
+enum nd_err nd_key_existing(bool same_ok, bool revoked, struct nd_error *err)
+{
+	if (!same_ok)
+		return nd_fail(err, ND_ERR_CONFLICT, NULL, "key hash already stored");
+	if (revoked)
+		return nd_fail(err, ND_ERR_FORBIDDEN, NULL, "key was revoked");
+	return ND_OK;
 }

@@ -76,13 +76,14 @@ enum nd_err nd_store_tenant_get(struct nd_store_conn *c, int64_t tenant_id, nd_t
 /* The caller has checked that @zone is a valid IANA zone. */
 enum nd_err nd_store_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id,
 				     const char *zone, struct nd_error *err);
-/* Inserts a key of @role (@target for member keys, else NULL). When
- * @reinstate, an existing identical key is made valid again instead of
- * failing. A hash that already exists (with @reinstate: for another tenant
- * or role) is ND_ERR_CONFLICT. */
+/* Inserts a key of @role (@target for member keys, else NULL). A hash
+ * that already exists is ND_ERR_CONFLICT, except with @ensure when it is
+ * the same key (same tenant and role): then a success while the key is
+ * valid, and ND_ERR_FORBIDDEN once it was revoked, since a revoked key
+ * stays revoked. */
 enum nd_err nd_store_key_put(struct nd_store_conn *c, int64_t tenant_id,
 			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-			     const char *target, int64_t created_at, bool reinstate,
+			     const char *target, int64_t created_at, bool ensure,
 			     struct nd_error *err);
 /* Resolves a key hash to its principal; ND_ERR_NOT_FOUND when unknown or
  * revoked. */

@@ -131,6 +131,15 @@ enum nd_err nd_svc_admin_key_ensure(struct nd_store_conn *db, const char *key,
 	if (e == ND_ERR_CONFLICT)
 		return nd_fail(err, ND_ERR_INVALID_PARAM, "admin_key",
 			       "admin key is already in use as another tenant's or a member key");
+	if (e == ND_ERR_FORBIDDEN) {
+		/* A revoked key stays revoked: whoever revoked it meant it, and
+		 * a restart must not quietly undo that. */
+		char id[ND_KEY_ID_LEN + 1];
+		nd_key_id(hash, id);
+		return nd_fail(err, ND_ERR_INVALID_PARAM, "admin_key",
+			       "admin key %s was revoked and stays revoked; start with another key",
+			       id);
+	}
 	return e;
 }
 

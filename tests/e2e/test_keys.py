@@ -1,9 +1,10 @@
 """Keys: create admin/member, list (never the key), revoke, errors."""
 
 import json
+import tempfile
 import unittest
 
-from harness import DaemonTestCase, KEY_ID_RE, main
+from harness import Daemon, DaemonError, DaemonTestCase, KEY_ID_RE, main, random_key
 
 
 class TestKeys(DaemonTestCase):
@@ -126,6 +127,39 @@ class TestKeys(DaemonTestCase):
                 self.assertProblem(self.r("POST", "/v1/keys", body), 400, ptype, field=field)
         self.assertEqual(self.listing().body, before)
         self.assertEqual(self.r("GET", "/v1/segments", key="ndk_choose_my_own_key_please").status, 401)
+
+
+class TestRevokedOperatorKey(unittest.TestCase):
+    """The operator's --admin-key, once revoked, stays revoked: a restart
+    with it is refused, saying why, and brings nothing back."""
+
+    def test_restart_with_revoked_admin_key_is_refused(self):
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            d = Daemon(tmp)
+            try:
+                d.start()
+                other = d.request("POST", "/v1/keys", {"role": "admin"}).body
+                ids = [k["id"] for k in d.request("GET", "/v1/keys").body["keys"]]
+                operator = [i for i in ids if i != other["id"]]
+                self.assertEqual(len(operator), 1, ids)
+                self.assertEqual(d.request("DELETE", "/v1/keys/" + operator[0]).status, 204)
+                self.assertEqual(d.request("GET", "/v1/keys").status, 401)
+                self.assertEqual(d.stop(), 0)
+
+                with self.assertRaises(DaemonError):
+                    d.start()
+                said = [line for line in d.log_lines() if "was revoked" in line]
+                self.assertTrue(said, d.log_lines()[-5:])
+                self.assertIn(operator[0], said[0])
+                self.assertNotIn(d.admin_key, "\n".join(d.log_lines()))
+
+                revoked, d.admin_key = d.admin_key, random_key("e2e_admin_")
+                d.start()
+                self.assertEqual(d.request("GET", "/v1/keys", key=revoked).status, 401)
+                listed = d.request("GET", "/v1/keys", key=other["key"]).body["keys"]
+                self.assertIsNotNone([k for k in listed if k["id"] == operator[0]][0]["revoked_at"])
+            finally:
+                d.cleanup()
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ enum nd_err pg_tenant_set_zone(struct nd_store_conn *c, int64_t tenant_id, const
 			       struct nd_error *err);
 enum nd_err pg_key_put(struct nd_store_conn *c, int64_t tenant_id,
 		       const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-		       const char *target, int64_t created_at, bool reinstate,
+		       const char *target, int64_t created_at, bool ensure,
 		       struct nd_error *err);
 enum nd_err pg_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 			struct nd_principal *out, struct nd_error *err);

@@ -138,16 +138,16 @@ struct key_arg {
 	enum nd_role role;
 	const char *target;
 	int64_t created_at;
-	bool reinstate;
+	bool ensure;
 };
 
 static enum nd_err key_put_tx(struct pg_conn *c, void *arg, struct nd_error *err)
 {
-	static const char sel[] = "SELECT tenant_id, role FROM api_keys WHERE hash = $1";
+	static const char sel[] = "SELECT tenant_id, role, revoked_at IS NOT NULL FROM api_keys"
+				  " WHERE hash = $1";
 	static const char ins[] =
 		"INSERT INTO api_keys (hash, id, tenant_id, role, target,"
 		" created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
-	static const char unrevoke[] = "UPDATE api_keys SET revoked_at = NULL WHERE hash = $1";
 	static const char taken[] = "key hash already stored";
 	struct key_arg *a = arg;
 	char id[ND_KEY_ID_LEN + 1];
@@ -162,10 +162,9 @@ static enum nd_err key_put_tx(struct pg_conn *c, void *arg, struct nd_error *err
 		if (!e) {
 			bool same = pg_int(r, 0, 0) == a->tenant_id &&
 				    strcmp(pg_text(r, 0, 1), nd_role_name(a->role)) == 0;
+			bool revoked = pg_bool(r, 0, 2);
 			PQclear(r);
-			if (!a->reinstate || !same)
-				return nd_fail(err, ND_ERR_CONFLICT, NULL, taken);
-			return pg_exec(c, unrevoke, &p, "key reinstate", NULL, err);
+			return nd_key_existing(a->ensure && same, revoked, err);
 		}
 		if (e != ND_ERR_NOT_FOUND)
 			return e;
@@ -187,9 +186,9 @@ static enum nd_err key_put_tx(struct pg_conn *c, void *arg, struct nd_error *err
 
 enum nd_err pg_key_put(struct nd_store_conn *c, int64_t tenant_id,
 		       const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-		       const char *target, int64_t created_at, bool reinstate, struct nd_error *err)
+		       const char *target, int64_t created_at, bool ensure, struct nd_error *err)
 {
-	struct key_arg a = {tenant_id, hash, role, target, created_at, reinstate};
+	struct key_arg a = {tenant_id, hash, role, target, created_at, ensure};
 	return pg_tx(pg_conn_of(c), key_put_tx, &a, err);
 }
 

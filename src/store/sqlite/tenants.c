@@ -113,15 +113,15 @@ struct key_arg {
 	enum nd_role role;
 	const char *target;
 	int64_t created_at;
-	bool reinstate;
+	bool ensure;
 };
 
 static enum nd_err key_put_tx(struct sq_conn *c, void *arg, struct nd_error *err)
 {
-	static const char sel[] = "SELECT tenant_id, role FROM api_keys WHERE hash = ?1";
+	static const char sel[] = "SELECT tenant_id, role, revoked_at IS NOT NULL FROM api_keys"
+				  " WHERE hash = ?1";
 	static const char ins[] = "INSERT INTO api_keys (hash, id, tenant_id, role, target, created_at)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-	static const char unrevoke[] = "UPDATE api_keys SET revoked_at = NULL WHERE hash = ?1";
 	struct key_arg *a = arg;
 	sqlite3_stmt *st = sq_prep(c, sel, err);
 	if (!st)
@@ -130,15 +130,10 @@ static enum nd_err key_put_tx(struct sq_conn *c, void *arg, struct nd_error *err
 	int rc = sqlite3_step(st);
 	bool same = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == a->tenant_id &&
 		    strcmp(sq_col_text(st, 1), nd_role_name(a->role)) == 0;
+	bool revoked = rc == SQLITE_ROW && sqlite3_column_int(st, 2);
 	sq_done(st);
-	if (rc == SQLITE_ROW) {
-		if (!a->reinstate || !same)
-			return nd_fail(err, ND_ERR_CONFLICT, NULL, "key hash already stored");
-		if (!(st = sq_prep(c, unrevoke, err)))
-			return err->code;
-		sqlite3_bind_blob(st, 1, a->hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
-		return sq_exec_stmt(c, st, "key reinstate", err);
-	}
+	if (rc == SQLITE_ROW)
+		return nd_key_existing(a->ensure && same, revoked, err);
 	if (rc != SQLITE_DONE)
 		return sq_fail(c, rc, "key lookup", err);
 	char id[ND_KEY_ID_LEN + 1];
@@ -156,11 +151,11 @@ static enum nd_err key_put_tx(struct sq_conn *c, void *arg, struct nd_error *err
 
 enum nd_err sq_op_key_put(struct nd_store_conn *base, int64_t tenant_id,
 			     const unsigned char hash[ND_KEY_HASH_LEN], enum nd_role role,
-			     const char *target, int64_t created_at, bool reinstate,
+			     const char *target, int64_t created_at, bool ensure,
 			     struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	struct key_arg a = {tenant_id, hash, role, target, created_at, reinstate};
+	struct key_arg a = {tenant_id, hash, role, target, created_at, ensure};
 	return sq_tx(c, key_put_tx, &a, err);
 }
 
