@@ -87,7 +87,8 @@ static enum nd_err check_field(const json_t *v, const struct nd_field_spec *f,
 		int64_t ms;
 		if (!json_is_string(v) || !nd_time_parse_iso(json_string_value(v), &ms))
 			return nd_fail(err, ND_ERR_INVALID_FIELD, name,
-				       "%s must be an ISO-8601 date-time with a zone", name);
+				       "%s must be an ISO-8601 date-time with a zone, in years 0000..9999",
+				       name);
 		return ND_OK;
 	}
 	case ND_F_INT32:

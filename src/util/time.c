@@ -54,6 +54,7 @@ static char *fixed_digits(char *p, unsigned v, int width)
 
 void nd_time_format(int64_t ms, char out[ND_TIME_BUFSZ])
 {
+	ms = ms < ND_TIME_MIN ? ND_TIME_MIN : ms > ND_TIME_MAX ? ND_TIME_MAX : ms;
 	int64_t days = nd_floor_div(ms, 86400000);
 	int64_t rem = ms - days * 86400000;
 	int64_t y;
@@ -62,7 +63,7 @@ void nd_time_format(int64_t ms, char out[ND_TIME_BUFSZ])
 	/* The modulo bounds tell the compiler each field's width. */
 	unsigned hh = (unsigned)(rem / 3600000) % 24, mi = (unsigned)(rem / 60000 % 60),
 		 ss = (unsigned)(rem / 1000 % 60), frac = (unsigned)(rem % 1000);
-	unsigned year = y < 0 ? 0 : y > 9999 ? 9999 : (unsigned)y;
+	unsigned year = (unsigned)y % 10000; /* 0..9999 in range; the bound is for the compiler */
 	mo %= 13;
 	d %= 32;
 	/* Written digit by digit: feeds format a dozen times per row, and
@@ -174,7 +175,10 @@ bool nd_time_parse_iso(const char *s, int64_t *ms)
 done:;
 	int64_t days = nd_days_from_civil(y, mo, d);
 	int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss - offset_min * 60;
-	*ms = secs * 1000 + frac;
+	int64_t v = secs * 1000 + frac;
+	if (v < ND_TIME_MIN || v > ND_TIME_MAX)
+		return false;
+	*ms = v;
 	return true;
 }
 

@@ -169,6 +169,10 @@ class TestValidation(DaemonTestCase):
             ("notification", "screen_name", "home"), ("notification", "screen_name", [1]),
             ("notification", "screen_name", [None]), ("notification", "batch", []),
             ("notification", "date_started", 0), ("notification", "date_due", "tomorrow"),
+            # outside years 0000..9999 once the offset is applied
+            ("notification", "date_started", "9999-12-31T23:59:59-23:59"),
+            ("notification", "date_due", "0000-01-01T00:00:00+23:59"),
+            ("event", "at", "9999-12-31T23:59:59.999-00:01"),
             ("notification", "targets", "v-x"), ("notification", "targets", [1]),
             ("notification", "targets", {"v-x": 1}),
             ("notification", "segments", 1), ("notification", "segments", ["1"]),

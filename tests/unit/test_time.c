@@ -249,6 +249,46 @@ static void test_round_trip(void **state)
 	}
 }
 
+/* Parse and print agree on one range: years 0000..9999 after the offset. */
+static void test_range(void **state)
+{
+	(void)state;
+	int64_t ms;
+	fmt_is(ND_TIME_MIN, "0000-01-01T00:00:00Z");
+	fmt_is(ND_TIME_MAX, "9999-12-31T23:59:59.999Z");
+	assert_true(nd_time_parse_iso("0000-01-01T00:00:00Z", &ms));
+	assert_int_equal(ms, ND_TIME_MIN);
+	assert_true(nd_time_parse_iso("9999-12-31T23:59:59.999Z", &ms));
+	assert_int_equal(ms, ND_TIME_MAX);
+	/* an offset that pushes the instant out of range */
+	assert_false(nd_time_parse_iso("9999-12-31T23:59:59-23:59", &ms));
+	assert_false(nd_time_parse_iso("9999-12-31T23:59:59.999-00:01", &ms));
+	assert_false(nd_time_parse_iso("0000-01-01T00:00:00+23:59", &ms));
+	assert_false(nd_time_parse_iso("0000-01-01T00:00:00.000+00:01", &ms));
+	/* just inside: printed as the same instant, never another one */
+	assert_true(nd_time_parse_iso("0001-01-01T00:00:00+23:59", &ms));
+	fmt_is(ms, "0000-12-31T00:01:00Z");
+	assert_true(nd_time_parse_iso("0000-01-01T23:59:00+23:59", &ms));
+	fmt_is(ms, "0000-01-01T00:00:00Z");
+	assert_true(nd_time_parse_iso("9999-12-31T00:00:00-23:59", &ms));
+	fmt_is(ms, "9999-12-31T23:59:00Z");
+	/* distinct inputs near the edges print distinctly and parse back */
+	const char *edges[] = {"0000-01-01T00:00:00Z", "0000-01-01T00:00:00.001Z",
+			       "0001-01-01T00:00:00Z", "9998-12-31T23:59:59Z",
+			       "9999-12-31T23:59:58.999Z", "9999-12-31T23:59:59.999Z"};
+	for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+		char out[ND_TIME_BUFSZ];
+		assert_true(nd_time_parse_iso(edges[i], &ms));
+		nd_time_format(ms, out);
+		assert_string_equal(out, edges[i]);
+	}
+	/* out-of-range values (nothing parsed is one) print as the nearer end */
+	fmt_is(ND_TIME_MIN - 1, "0000-01-01T00:00:00Z");
+	fmt_is(INT64_MIN + 1, "0000-01-01T00:00:00Z");
+	fmt_is(ND_TIME_MAX + 1, "9999-12-31T23:59:59.999Z");
+	fmt_is(INT64_MAX, "9999-12-31T23:59:59.999Z");
+}
+
 static void test_days_from_civil(void **state)
 {
 	(void)state;
@@ -289,6 +329,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_calendar),  cmocka_unit_test(test_parse_rejects),
 	    cmocka_unit_test(test_parse_param),     cmocka_unit_test(test_format),
 	    cmocka_unit_test(test_format_negative), cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_range),
 	    cmocka_unit_test(test_days_from_civil), cmocka_unit_test(test_now),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

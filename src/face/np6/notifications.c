@@ -99,8 +99,8 @@ static enum nd_err time_param(struct nd_req *r, const char *name, int64_t *out)
 			return ND_OK;
 	}
 	return nd_fail(&r->err, ND_ERR_INVALID_PARAM, name,
-		       "%s must be an ISO-8601 date-time (with Z or an offset), a date, or a Unix "
-		       "timestamp in seconds or milliseconds",
+		       "%s must be an ISO-8601 date-time (with Z or an offset) or a date, in years "
+		       "0000..9999, or a Unix timestamp in seconds or milliseconds",
 		       name);
 }
 
