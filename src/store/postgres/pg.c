@@ -296,6 +296,11 @@ enum nd_err pg_fail(struct pg_conn *c, PGresult *r, const char *what, struct nd_
 		return nd_fail(err, ND_ERR_BUSY, NULL, "the database is busy, try again");
 	if (state_is(state, "23505"))
 		return nd_fail(err, ND_ERR_CONFLICT, NULL, "record already stored");
+	if (state_is(state, "53100")) { /* disk_full */
+		nd_log("error", "store", "%s: %s", what, why);
+		return nd_fail(err, ND_ERR_STORAGE_FULL, NULL,
+			       "the database is out of space; nothing was written");
+	}
 	return pg_internal(err, "%s: %s (%s)", what, why, state ? state : "no sqlstate");
 }
 

@@ -1,6 +1,7 @@
 /* sq.c - SQLite backend: connections, statement cache, transactions. */
 #include "store/sqlite/sq.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,19 @@ enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error
 		return nd_fail(err, ND_ERR_BUSY, NULL, "the database is busy, try again");
 	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return nd_fail(err, ND_ERR_CONFLICT, NULL, "%s: a row with this key exists", what);
-	nd_log("error", "store", "%s: %s (%d)", what,
-	       c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), rc);
+	/* Out of space: SQLite says so for a short write; a write refused
+	 * outright (no space, a quota, the file size limit) is an I/O error
+	 * whose errno says the same. The transaction is rolled back, reads go
+	 * on, and writes work again as soon as there is room. */
+	int sys = c && c->db ? sqlite3_system_errno(c->db) : 0;
+	if (primary == SQLITE_FULL ||
+	    (primary == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT || sys == EFBIG))) {
+		nd_log("error", "store", "%s: the database or its disk is full", what);
+		return nd_fail(err, ND_ERR_STORAGE_FULL, NULL,
+			       "the database is out of space; nothing was written");
+	}
+	nd_log("error", "store", "%s: %s (%d, errno %d)", what,
+	       c && c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc), rc, sys);
 	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
 }
 
