@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +160,9 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	return 0;
 }
 
+/* The admin key came as --admin-key. */
+static bool key_on_command_line;
+
 /* defaults < config file < environment < flags. */
 static int load_config(const struct cli *cli, struct nd_config *cfg)
 {
@@ -172,9 +176,19 @@ static int load_config(const struct cli *cli, struct nd_config *cfg)
 		return die(err.detail);
 	if (nd_config_load_env(cfg, &err))
 		return die(err.detail);
-	for (size_t i = 0; i < cli->nflags; i++)
+	for (size_t i = 0; i < cli->nflags; i++) {
 		if (nd_config_set(cfg, cli->flag_name[i], cli->flag_value[i], &err))
 			return die(err.detail);
+		if (strcmp(cli->flag_name[i], "admin_key") == 0) {
+			/* Every local user can read a command line (ps, /proc/PID/
+			 * cmdline). The copy is taken: blank the argument (argv's
+			 * strings are the program's to change); serve() says what
+			 * to use instead. */
+			char *arg = (char *)cli->flag_value[i];
+			memset(arg, 'x', strlen(arg));
+			key_on_command_line = true;
+		}
+	}
 	return 0;
 }
 
@@ -336,6 +350,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		.conn_limit = cfg->connection_limit,
 		.per_ip_limit = cfg->per_ip_limit,
 		.timeout_s = cfg->timeout,
+		.auth_failures = cfg->auth_failures,
 	};
 	struct warmup w = {.store = store, .admin_key = cfg->admin_key};
 	bool warming = false;
@@ -365,6 +380,10 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	nd_buf_json_str(&b, db);
 	nd_buf_puts(&b, ",\"version\":\"" ND_VERSION "\"");
 	nd_log_emit(&b);
+	if (key_on_command_line)
+		nd_log("warn", "config",
+		       "--admin-key on the command line was visible to local users until it was "
+		       "blanked; use --admin-key-file or NOTIFD_ADMIN_KEY");
 
 	int sig = 0;
 	sigwait(&stop, &sig);
@@ -378,6 +397,11 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 
 int main(int argc, char **argv)
 {
+	/* The database, its WAL and shared-memory files, exports: everything
+	 * notifd creates holds other people's messages or key hashes, so only
+	 * its own user may read it (SQLite gives the -wal and -shm files the
+	 * database file's mode). */
+	umask(077);
 	struct cli cli = {0};
 	int rc = parse_args(argc, argv, &cli);
 	if (rc)

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "core/keys.h"
 #include "util/mem.h"
 
 const struct nd_setting nd_settings[] = {
@@ -15,12 +17,15 @@ const struct nd_setting nd_settings[] = {
 	{"config", "config file of \"name = value\" lines"},
 	{"admin_key",
 	 "make sure this key exists as an admin key of tenant \"default\" (never a revoked one)"},
+	{"admin_key_file", "read admin_key from this file (not readable by other users)"},
 	{"threads", "HTTP worker threads (default: one per core)"},
 	{"max_body", "request body cap in bytes (default 1048576)"},
 	{"synchronous", "SQLite: full (survives power loss, default) or normal (survives crashes)"},
 	{"connection_limit", "open connections at most (default 1024)"},
 	{"per_ip_limit", "open connections per client address at most (default 256)"},
 	{"timeout", "seconds before an idle connection is closed (default 60)"},
+	{"auth_failures", "failed keys per client address and minute before it gets 429 for the "
+			  "rest of the minute (default 20, 0 = no limit)"},
 	{NULL, NULL},
 };
 
@@ -34,6 +39,7 @@ void nd_config_init(struct nd_config *c)
 	c->connection_limit = 1024;
 	c->per_ip_limit = 256;
 	c->timeout = 60;
+	c->auth_failures = 20;
 }
 
 void nd_config_release(struct nd_config *c)
@@ -64,6 +70,41 @@ static void set_str(char **slot, const char *value)
 	*slot = nd_xstrdup(value);
 }
 
+/* The admin key from @path: its first line. A key on the command line is
+ * in /proc/PID/cmdline for every local user to read; a file is not, so
+ * one that others may read is refused rather than trusted. */
+static enum nd_err read_key_file(struct nd_config *c, const char *path, struct nd_error *err)
+{
+	static const char *const name = "admin_key_file";
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return nd_fail(err, ND_ERR_INVALID_PARAM, name, "cannot read %.100s: %s", path,
+			       strerror(errno));
+	struct stat st;
+	char key[ND_KEY_MAX + 3];
+	enum nd_err e = ND_OK;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		e = nd_fail(err, ND_ERR_INVALID_PARAM, name, "%.100s is not a regular file", path);
+	} else if (st.st_mode & S_IROTH) {
+		e = nd_fail(err, ND_ERR_INVALID_PARAM, name,
+			    "%.100s is readable by every user (mode %03o): chmod o-r it", path,
+			    (unsigned)(st.st_mode & 0777));
+	} else if (!fgets(key, sizeof key, f)) {
+		e = nd_fail(err, ND_ERR_INVALID_PARAM, name, "%.100s is empty", path);
+	} else {
+		size_t n = strcspn(key, "\r\n");
+		if (key[n] == '\0' && !feof(f) && strlen(key) == sizeof key - 1)
+			e = nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				    "%.100s: the key is longer than %d characters", path, ND_KEY_MAX);
+		key[n] = '\0';
+		if (!e)
+			set_str(&c->admin_key, key);
+	}
+	explicit_bzero(key, sizeof key);
+	fclose(f);
+	return e;
+}
+
 enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *value,
 			  struct nd_error *err)
 {
@@ -81,6 +122,8 @@ enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *val
 		set_str(&c->config, value);
 	} else if (strcmp(name, "admin_key") == 0) {
 		set_str(&c->admin_key, value);
+	} else if (strcmp(name, "admin_key_file") == 0) {
+		return read_key_file(c, value, err);
 	} else if (strcmp(name, "threads") == 0) {
 		if (!parse_uint(value, 0, 256, &v))
 			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
@@ -114,6 +157,11 @@ enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *val
 			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
 				       "timeout must be a number of seconds from 1 to 86400");
 		c->timeout = (unsigned)v;
+	} else if (strcmp(name, "auth_failures") == 0) {
+		if (!parse_uint(value, 0, 1000000, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "auth_failures must be a number from 0 (no limit) to 1000000");
+		c->auth_failures = (unsigned)v;
 	} else {
 		return nd_fail(err, ND_ERR_INVALID_PARAM, name, "unknown setting \"%.64s\"", name);
 	}

@@ -22,6 +22,7 @@ struct nd_config {
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout;
+	unsigned auth_failures;
 };
 
 struct nd_setting {

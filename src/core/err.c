@@ -20,6 +20,7 @@ static const struct nd_err_info registry[ND_ERR__COUNT] = {
 	[ND_ERR_METHOD] = {405, "method-not-allowed", "method not allowed"},
 	[ND_ERR_TOO_LARGE] = {413, "payload-too-large", "payload too large"},
 	[ND_ERR_URI_TOO_LONG] = {414, "uri-too-long", "URI too long"},
+	[ND_ERR_TOO_MANY] = {429, "too-many-requests", "too many requests"},
 	[ND_ERR_BUSY] = {503, "unavailable", "service unavailable"},
 	[ND_ERR_STORAGE_FULL] = {507, "insufficient-storage", "insufficient storage"},
 	[ND_ERR_INTERNAL] = {500, "internal", "internal error"},

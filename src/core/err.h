@@ -26,6 +26,7 @@ enum nd_err {
 	ND_ERR_METHOD,
 	ND_ERR_TOO_LARGE,
 	ND_ERR_URI_TOO_LONG,
+	ND_ERR_TOO_MANY, /* too many requests (or failed keys) from one client */
 	ND_ERR_BUSY,
 	ND_ERR_STORAGE_FULL, /* the database is out of space: nothing was written */
 	ND_ERR_INTERNAL,

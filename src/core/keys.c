@@ -1,6 +1,8 @@
 /* keys.c - API keys: generation, hashing, ids. */
 #include "core/keys.h"
 
+#include <ctype.h>
+#include <math.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -44,6 +46,30 @@ void nd_key_id(const unsigned char hash[ND_KEY_HASH_LEN], char out[ND_KEY_ID_LEN
 	sodium_bin2hex(out, ND_KEY_ID_LEN + 1, hash, ND_KEY_ID_LEN / 2);
 }
 
+double nd_key_strength_bits(const char *key)
+{
+	bool lower = false, upper = false, digit = false, other = false, seen[128] = {false};
+	unsigned distinct = 0, counted = 0;
+	for (size_t i = 0; key[i]; i++) {
+		unsigned char c = (unsigned char)key[i];
+		lower |= c >= 'a' && c <= 'z';
+		upper |= c >= 'A' && c <= 'Z';
+		digit |= c >= '0' && c <= '9';
+		other |= !isalnum(c);
+		if (c < 128 && !seen[c]) {
+			seen[c] = true;
+			distinct++;
+		}
+		int step = i ? (int)c - (unsigned char)key[i - 1] : 2;
+		if (step > 1 || step < -1)
+			counted++;
+	}
+	unsigned alphabet = (lower ? 26 : 0) + (upper ? 26 : 0) + (digit ? 10 : 0) + (other ? 32 : 0);
+	if (counted > distinct + distinct / 2)
+		counted = distinct + distinct / 2;
+	return alphabet > 1 ? counted * log2(alphabet) : 0;
+}
+
 bool nd_key_acceptable(const char *key)
 {
 	size_t n = strlen(key);
@@ -52,5 +78,5 @@ bool nd_key_acceptable(const char *key)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7E)
 			return false;
-	return true;
+	return nd_key_strength_bits(key) >= ND_KEY_MIN_BITS;
 }

@@ -27,7 +27,16 @@ bool nd_role_parse(const char *s, enum nd_role *out);
 void nd_key_generate(char out[ND_KEY_GEN_LEN + 1]);
 void nd_key_hash(const char *key, size_t len, unsigned char out[ND_KEY_HASH_LEN]);
 void nd_key_id(const unsigned char hash[ND_KEY_HASH_LEN], char out[ND_KEY_ID_LEN + 1]);
-/* An operator-supplied key: ND_KEY_MIN..ND_KEY_MAX visible ASCII characters. */
+/* The guessing work a key costs, in bits, estimated the way password
+ * checkers do it, pessimistically: log2 of the alphabet its character
+ * classes span (lower case, upper case, digits, the rest), times the
+ * characters that are not a repeat or the next step of a run of the one
+ * before ("aaaa", "abcd", "4321" count once), and never more than one and
+ * a half times its distinct characters ("ab12ab12ab12" counts 6). */
+double nd_key_strength_bits(const char *key);
+#define ND_KEY_MIN_BITS 64
+/* An operator-supplied key: ND_KEY_MIN..ND_KEY_MAX visible ASCII characters
+ * worth at least ND_KEY_MIN_BITS. */
 bool nd_key_acceptable(const char *key);
 
 #endif

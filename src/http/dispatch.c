@@ -37,8 +37,22 @@ static const char *request_key(struct MHD_Connection *conn)
 
 static enum nd_err authenticate(struct nd_req *r)
 {
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *peer = ci ? ci->client_addr : NULL;
+	unsigned wait;
+	if (nd_throttle_blocked(r->srv->throttle, peer, &wait)) {
+		char secs[16];
+		snprintf(secs, sizeof secs, "%u", wait);
+		nd_req_add_header(r, "Retry-After", secs);
+		return nd_fail(&r->err, ND_ERR_TOO_MANY, NULL,
+			       "too many failed authentications from this address; retry in %u s",
+			       wait);
+	}
 	const char *key = request_key(r->conn);
 	enum nd_err e = nd_svc_authenticate(r->db, key, key ? strlen(key) : 0, &r->who, &r->err);
+	if (e == ND_ERR_UNAUTHORIZED && key) /* a wrong key is a guess; none is not */
+		nd_throttle_failed(r->srv->throttle, peer);
 	if (e)
 		return e;
 	r->authed = true;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "http/server.h"
+#include "http/throttle.h"
 
 struct nd_server {
 	struct MHD_Daemon *mhd;
@@ -20,6 +21,7 @@ struct nd_server {
 	pthread_t acceptor;
 	char addr[INET6_ADDRSTRLEN + 8];
 	atomic_int inflight;
+	struct nd_throttle *throttle; /* failed keys per client address, or NULL */
 };
 
 /* listen.c: binds s->listen_fd to "ADDR:PORT" and fills s->addr. */

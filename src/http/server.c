@@ -153,6 +153,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		free(s);
 		return e;
 	}
+	s->throttle = nd_throttle_new(opts->auth_failures);
 	unsigned threads = opts->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -182,6 +183,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		if (s->wake_fd >= 0)
 			close(s->wake_fd);
 		close(s->listen_fd);
+		nd_throttle_free(s->throttle);
 		free(s);
 		return nd_fail(err, ND_ERR_INTERNAL, "listen", "cannot start the HTTP server on %s",
 			       opts->listen);
@@ -212,5 +214,6 @@ void nd_server_stop(struct nd_server *s, unsigned grace_ms)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(s->mhd);
+	nd_throttle_free(s->throttle);
 	free(s);
 }

@@ -46,6 +46,7 @@ struct nd_server_opts {
 	unsigned conn_limit;  /* open connections, whole server */
 	unsigned per_ip_limit;
 	unsigned timeout_s;   /* idle connection timeout */
+	unsigned auth_failures; /* per client address and minute, then 429; 0 = no limit */
 };
 
 #define ND_URI_MAX 8192

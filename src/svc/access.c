@@ -119,8 +119,9 @@ enum nd_err nd_svc_admin_key_ensure(struct nd_store_conn *db, const char *key,
 {
 	if (!nd_key_acceptable(key))
 		return nd_fail(err, ND_ERR_INVALID_PARAM, "admin_key",
-			       "admin key must be %d..%d visible ASCII characters", ND_KEY_MIN,
-			       ND_KEY_MAX);
+			       "admin key must be %d..%d visible ASCII characters and hard to guess "
+			       "(about %d bits: random characters, not a word, a run or a repeat)",
+			       ND_KEY_MIN, ND_KEY_MAX, ND_KEY_MIN_BITS);
 	int64_t tenant;
 	enum nd_err e = nd_store_tenant_ensure(db, "default", &tenant, err);
 	if (e)

@@ -119,11 +119,74 @@ class TestBadValues(CliTestCase):
         self.assertNotEqual(cp.returncode, 0)
         self.assertTrue(cp.stderr.strip())
 
+    def test_guessable_admin_key_rejected(self):
+        for weak in ("aaaaaaaaaaaaaaaaaaaaaaaa", "0123456789abcdefghij", "passwordpassword"):
+            cp = run_cli(self.args(**{"--admin-key": weak}))
+            self.assertOneLineError(cp, "hard to guess")
+            self.assertNotIn(weak, cp.stderr)
+
     def test_listen_port_in_use(self):
         port = self.busy_port()
         cp = run_cli(self.args(**{"--listen": "127.0.0.1:%d" % port}))
         self.assertNotEqual(cp.returncode, 0)
         self.assertTrue(cp.stderr.strip())
+
+
+class TestKeyExposure(CliTestCase):
+    """The operator key away from other local users: from a file, never left
+    in the process's command line, and every file notifd creates private."""
+
+    def test_admin_key_file(self):
+        key = random_key()
+        path = self.path("admin.key")
+        with open(path, "w") as f:
+            f.write(key + "\n")
+        os.chmod(path, 0o600)
+        db = self.new_db("file.db")
+        d = self.start(use_flags=False, db=db, admin_key=key,
+                       env={"NOTIFD_LISTEN": "127.0.0.1:0", "NOTIFD_DB": db},
+                       extra_args=["--admin-key-file", path])
+        self.assertEqual(d.request("GET", "/v1/keys", key=key).status, 200)
+        self.assertNotIn(key, "\n".join(d.log_lines()))
+        self.stop_ok(d)
+        os.chmod(path, 0o644)
+        cp = run_cli(["--listen", "127.0.0.1:0", "--db", self.new_db("y.db"),
+                      "--admin-key-file", path])
+        self.assertOneLineError(cp, "readable by every user")
+        cp = run_cli(["--listen", "127.0.0.1:0", "--db", self.new_db("z.db")],
+                     env={"NOTIFD_ADMIN_KEY_FILE": self.path("missing.key")})
+        self.assertOneLineError(cp, "missing.key")
+
+    def test_flag_key_blanked_from_command_line(self):
+        d = self.start()
+        with open("/proc/%d/cmdline" % d.proc.pid, "rb") as f:
+            argv = f.read().split(b"\0")
+        self.assertNotIn(d.admin_key.encode(), b"\0".join(argv))
+        self.assertIn(b"x" * len(d.admin_key), argv)
+        self.assertTrue(any("--admin-key-file" in line and '"warn"' in line
+                            for line in d.log_lines()))
+        self.assertEqual(d.request("GET", "/v1/keys").status, 200)
+
+    def test_env_key_no_warning(self):
+        db, key = self.new_db("env.db"), random_key()
+        d = self.start(use_flags=False, db=db, admin_key=key,
+                       env={"NOTIFD_LISTEN": "127.0.0.1:0", "NOTIFD_DB": db,
+                            "NOTIFD_ADMIN_KEY": key})
+        self.assertEqual(d.request("GET", "/v1/keys", key=key).status, 200)
+        self.assertFalse(any('"warn"' in line for line in d.log_lines()))
+
+    @sqlite_only("file modes of the SQLite database and its -wal and -shm files")
+    def test_database_files_private(self):
+        db = self.path("private.db")
+        old = os.umask(0o022)
+        try:
+            d = self.start(db=db)
+        finally:
+            os.umask(old)
+        self.assertEqual(d.request("PUT", "/v1/targets/t", {"name": "T"}).status, 201)
+        for suffix in ("", "-wal", "-shm"):
+            mode = os.stat(db + suffix).st_mode & 0o777
+            self.assertEqual(mode, 0o600, "%s%s has mode %03o" % (db, suffix, mode))
 
 
 class TestPrecedence(CliTestCase):

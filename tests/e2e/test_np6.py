@@ -709,6 +709,9 @@ class TestSegments(Np6Case):
 # ---------------------------------------------------------------------------
 
 class TestAuth(Np6Case):
+    # Many wrong keys on purpose (test_reliability.py proves the throttle).
+    daemon_args = ("--auth-failures", "0")
+
     def setUp(self):
         super().setUp()
         self.me = self.uid("me")

@@ -1,13 +1,15 @@
 """Reliability: what an attacker, a crash or a full disk does to notifd.
 docs/reliability.md summarises what each test here proves."""
 
+import http.client
 import os
 import shutil
 import tempfile
 import time
 import unittest
 
-from harness import PROBLEM_PREFIX, Daemon, main, notifd_bin, ok, sqlite_only
+from harness import (PROBLEM_PREFIX, Daemon, DaemonTestCase, main, notifd_bin, ok,
+                     sqlite_only)
 
 
 class TestQueryFlood(unittest.TestCase):
@@ -88,6 +90,40 @@ class TestFullDisk(unittest.TestCase):
                 self.assertEqual(d.stop(), 0)
             finally:
                 d.cleanup()
+
+class TestAuthThrottle(DaemonTestCase):
+    """Wrong keys from one address: after --auth-failures of them within a
+    minute, every request with a key from that address is a 429 with
+    Retry-After for the rest of the minute; other addresses and public
+    routes are untouched, and requests without a key count for nothing."""
+
+    daemon_args = ("--auth-failures", "5")
+
+    def other_address(self):
+        conn = http.client.HTTPConnection(self.daemon.host, self.daemon.port, timeout=10,
+                                          source_address=("127.0.0.2", 0))
+        self.addCleanup(conn.close)
+        return conn
+
+    def test_wrong_keys_then_429(self):
+        for _ in range(10):
+            self.assertEqual(self.req("GET", "/v1/keys", key=None).status, 401)
+        for i in range(5):
+            self.assertEqual(self.req("GET", "/v1/keys", key="wrong-key-%d-Xq93kfJ1pz" % i).status,
+                             401)
+        r = self.req("GET", "/v1/keys", key="wrong-key-6-Xq93kfJ1pz")
+        self.assertProblem(r, 429, "too-many-requests")
+        self.assertIn(int(r.headers["retry-after"]), range(1, 61))
+        self.assertIn("failed authentications", r.body["detail"])
+        # the right key from this address waits too; nothing guessed gets in
+        self.assertEqual(self.req("GET", "/v1/keys").status, 429)
+        self.assertEqual(self.req("GET", "/api3/notification").status, 429)
+        self.assertEqual(self.req("GET", "/healthz", key=None).status, 200)
+        # another address is not affected
+        other = self.other_address()
+        self.assertEqual(self.req("GET", "/v1/keys", key="wrong", conn=other).status, 401)
+        self.assertEqual(self.req("GET", "/v1/keys", conn=other).status, 200)
+
 
 if __name__ == "__main__":
     main()

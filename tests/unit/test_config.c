@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -81,8 +82,9 @@ static void test_settings_table(void **state)
 {
 	(void)state;
 	static const char *const want[] = {
-	    "listen",   "db",          "config",           "admin_key",    "threads",
-	    "max_body", "synchronous", "connection_limit", "per_ip_limit", "timeout"};
+	    "listen",   "db",          "config",           "admin_key",    "admin_key_file",
+	    "threads",  "max_body",    "synchronous",      "connection_limit",
+	    "per_ip_limit", "timeout", "auth_failures"};
 	size_t n = 0;
 	for (const struct nd_setting *s = nd_settings; s->name; s++, n++) {
 		assert_true(n < sizeof want / sizeof want[0]);
@@ -396,6 +398,48 @@ static void test_load_env(void **state)
 	nd_config_release(&c);
 }
 
+/* --admin-key-file: the first line is the key; a file every user may read,
+ * a missing one, an empty one or an over-long key is refused. */
+static void test_admin_key_file(void **state)
+{
+	(void)state;
+	struct nd_config c;
+	nd_config_init(&c);
+	char path[256];
+	snprintf(path, sizeof path, "%s/admin.key", tmpdir);
+	write_file(path, "Xq93kfJ1pzR0vb7T\n");
+	assert_int_equal(chmod(path, 0600), 0);
+	set_ok(&c, "admin_key_file", path);
+	assert_string_equal(c.admin_key, "Xq93kfJ1pzR0vb7T");
+	write_file(path, "Zq93kfJ1pzR0vb7T\r\nsecond line ignored\n");
+	assert_int_equal(chmod(path, 0640), 0);
+	set_ok(&c, "admin_key_file", path);
+	assert_string_equal(c.admin_key, "Zq93kfJ1pzR0vb7T");
+
+	struct nd_error err = {0};
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(nd_config_set(&c, "admin_key_file", path, &err), ND_ERR_INVALID_PARAM);
+	assert_non_null(strstr(err.detail, "readable by every user"));
+	assert_string_equal(err.field, "admin_key_file");
+	assert_string_equal(c.admin_key, "Zq93kfJ1pzR0vb7T");
+	write_file(path, "");
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(nd_config_set(&c, "admin_key_file", path, &err), ND_ERR_INVALID_PARAM);
+	assert_non_null(strstr(err.detail, "empty"));
+	char big[400];
+	memset(big, 'k', sizeof big - 2);
+	big[sizeof big - 2] = '\n';
+	big[sizeof big - 1] = '\0';
+	write_file(path, big);
+	assert_int_equal(nd_config_set(&c, "admin_key_file", path, &err), ND_ERR_INVALID_PARAM);
+	assert_non_null(strstr(err.detail, "longer than"));
+	snprintf(path, sizeof path, "%s/none.key", tmpdir);
+	assert_int_equal(nd_config_set(&c, "admin_key_file", path, &err), ND_ERR_INVALID_PARAM);
+	assert_non_null(strstr(err.detail, "cannot read"));
+	assert_int_equal(nd_config_set(&c, "admin_key_file", tmpdir, &err), ND_ERR_INVALID_PARAM);
+	nd_config_release(&c);
+}
+
 static void test_flag_name(void **state)
 {
 	(void)state;
@@ -446,6 +490,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_load_file_empty, test_setup),
 	    cmocka_unit_test_setup(test_load_file_errors, test_setup),
 	    cmocka_unit_test_setup(test_load_env, test_setup),
+	    cmocka_unit_test_setup(test_admin_key_file, test_setup),
 	    cmocka_unit_test_setup(test_flag_name, test_setup),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

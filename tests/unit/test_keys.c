@@ -111,33 +111,74 @@ static void test_key_id(void **state)
 	assert_string_equal(id, id2);
 }
 
+/* @n visible characters that look random (a fixed LCG), then a NUL. */
+static void strong_chars(char *out, size_t n)
+{
+	uint32_t x = 12345;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		out[i] = (char)(0x21 + (x >> 16) % 94);
+	}
+	out[n] = '\0';
+}
+
 static void test_acceptable(void **state)
 {
 	(void)state;
 	char k[ND_KEY_MAX + 2];
-	memset(k, 'k', sizeof k);
-	k[15] = '\0';
+	strong_chars(k, 15);
 	assert_false(nd_key_acceptable(k));
-	k[15] = 'k';
-	k[16] = '\0';
+	strong_chars(k, 16);
 	assert_true(nd_key_acceptable(k));
-	memset(k, 'k', sizeof k);
-	k[256] = '\0';
+	strong_chars(k, 256);
 	assert_true(nd_key_acceptable(k));
-	k[256] = 'k';
-	k[257] = '\0';
+	strong_chars(k, 257);
 	assert_false(nd_key_acceptable(k));
 
 	assert_false(nd_key_acceptable(""));
-	assert_true(nd_key_acceptable("!\"#$%&'()*+,-./0123~"));
+	assert_true(nd_key_acceptable("7f!Qz0#kP2$wLx9&"));
 	assert_false(nd_key_acceptable("0123456789 abcdef"));
-	assert_false(nd_key_acceptable(" 0123456789abcdef"));
-	assert_false(nd_key_acceptable("0123456789abcdef "));
-	assert_false(nd_key_acceptable("0123456789\tabcdef"));
-	assert_false(nd_key_acceptable("0123456789\nabcdef"));
-	assert_false(nd_key_acceptable("0123456789\x7f"
-				       "abcdef"));
-	assert_false(nd_key_acceptable("0123456789abcd\xc3\xa9"));
+	assert_false(nd_key_acceptable(" Xq93kfJ1pzR0vb7T"));
+	assert_false(nd_key_acceptable("Xq93kfJ1pzR0vb7T "));
+	assert_false(nd_key_acceptable("Xq93kfJ1\tpzR0vb7T"));
+	assert_false(nd_key_acceptable("Xq93kfJ1\npzR0vb7T"));
+	assert_false(nd_key_acceptable("Xq93kfJ1\x7f"
+				       "pzR0vb7T"));
+	assert_false(nd_key_acceptable("Xq93kfJ1pzR0vb7\xc3\xa9"));
+}
+
+/* Guessable keys are refused however long; random ones and passphrases
+ * pass. The estimate is pessimistic on purpose (keys.h). */
+static void test_strength(void **state)
+{
+	(void)state;
+	static const char *weak[] = {
+	    "aaaaaaaaaaaaaaaa", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+	    "0123456789abcdef", "abcdefghijklmnopqrstuvwxyz", "9876543210zyxwvu",
+	    "ab12ab12ab12ab12", "passwordpassword", "Password12345678",
+	    "!\"#$%&'()*+,-./0123~", "adminadminadminadminadmin",
+	};
+	for (size_t i = 0; i < sizeof weak / sizeof *weak; i++) {
+		if (nd_key_acceptable(weak[i]))
+			fail_msg("\"%s\" accepted (%.1f bits)", weak[i],
+				 nd_key_strength_bits(weak[i]));
+	}
+	static const char *strong[] = {
+	    "correcthorsebatterystaple", "my-notifd-admin-key-2024",
+	    "e2e_admin_6b3f0c2a9d4e8f17a5c3b2d1e0f9a8b7c6d5e4f3a2b1c0d9",
+	    "bench-admin-key-0123456789abcdef",
+	};
+	for (size_t i = 0; i < sizeof strong / sizeof *strong; i++) {
+		if (!nd_key_acceptable(strong[i]))
+			fail_msg("\"%s\" refused (%.1f bits)", strong[i],
+				 nd_key_strength_bits(strong[i]));
+	}
+	/* every generated key is far above the bar */
+	for (int i = 0; i < 100; i++) {
+		char g[ND_KEY_GEN_LEN + 1];
+		nd_key_generate(g);
+		assert_true(nd_key_strength_bits(g) >= 2 * ND_KEY_MIN_BITS);
+	}
 }
 
 static void test_roles(void **state)
@@ -171,6 +212,7 @@ int main(void)
 	    cmocka_unit_test(test_hash),
 	    cmocka_unit_test(test_key_id),
 	    cmocka_unit_test(test_acceptable),
+	    cmocka_unit_test(test_strength),
 	    cmocka_unit_test(test_roles),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

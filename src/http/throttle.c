@@ -1,0 +1,122 @@
+/* throttle.c - failed authentications per client address (throttle.h).
+ *
+ * A fixed table of slots, the slot chosen by a keyed hash of the address
+ * (an attacker cannot aim at another address's slot), one mutex: only
+ * failures and requests from an address that failed recently touch it, so
+ * the lock is never on the path of a well-behaved client for long. */
+#include "http/throttle.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util/mem.h"
+
+#define SLOTS 4096
+#define WINDOW_S 60
+
+struct slot {
+	unsigned char addr[16]; /* IPv4 as ::ffff:a.b.c.d */
+	int64_t window_start;   /* monotonic seconds; 0: free */
+	unsigned failures;
+};
+
+struct nd_throttle {
+	unsigned limit;
+	unsigned char hash_key[crypto_shorthash_KEYBYTES];
+	pthread_mutex_t mu;
+	struct slot slots[SLOTS];
+};
+
+static int64_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec + 1; /* never 0, which marks a free slot */
+}
+
+/* The 16-byte form of @sa; false for anything but IPv4 and IPv6. */
+static bool addr_bytes(const struct sockaddr *sa, unsigned char out[16])
+{
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET) {
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		memcpy(out, v4mapped, 12);
+		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return true;
+	}
+	return false;
+}
+
+static struct slot *slot_of(struct nd_throttle *t, const unsigned char addr[16])
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, addr, 16, t->hash_key);
+	uint64_t v;
+	memcpy(&v, h, sizeof v);
+	return &t->slots[v % SLOTS];
+}
+
+struct nd_throttle *nd_throttle_new(unsigned limit)
+{
+	if (limit == 0)
+		return NULL;
+	struct nd_throttle *t = nd_xcalloc(1, sizeof *t);
+	t->limit = limit;
+	crypto_shorthash_keygen(t->hash_key);
+	pthread_mutex_init(&t->mu, NULL);
+	return t;
+}
+
+void nd_throttle_free(struct nd_throttle *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+bool nd_throttle_blocked(struct nd_throttle *t, const struct sockaddr *addr,
+			 unsigned *retry_after)
+{
+	unsigned char a[16];
+	if (!t || !addr_bytes(addr, a))
+		return false;
+	struct slot *s = slot_of(t, a);
+	int64_t now = now_s();
+	bool blocked = false;
+	pthread_mutex_lock(&t->mu);
+	if (s->window_start && memcmp(s->addr, a, 16) == 0 && now - s->window_start < WINDOW_S &&
+	    s->failures >= t->limit) {
+		blocked = true;
+		*retry_after = (unsigned)(WINDOW_S - (now - s->window_start));
+	}
+	pthread_mutex_unlock(&t->mu);
+	return blocked;
+}
+
+void nd_throttle_failed(struct nd_throttle *t, const struct sockaddr *addr)
+{
+	unsigned char a[16];
+	if (!t || !addr_bytes(addr, a))
+		return;
+	struct slot *s = slot_of(t, a);
+	int64_t now = now_s();
+	pthread_mutex_lock(&t->mu);
+	/* Another address in the slot, or a window that ended: start over. A
+	 * collision can only make an address forget its count early. */
+	if (!s->window_start || memcmp(s->addr, a, 16) != 0 || now - s->window_start >= WINDOW_S) {
+		memcpy(s->addr, a, 16);
+		s->window_start = now;
+		s->failures = 0;
+	}
+	s->failures++;
+	pthread_mutex_unlock(&t->mu);
+}
