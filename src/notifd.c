@@ -189,6 +189,9 @@ static int load_config(const struct cli *cli, struct nd_config *cfg)
 			key_on_command_line = true;
 		}
 	}
+	if (cfg->body_memory < cfg->max_body)
+		return die("body_memory must be at least max_body: one body of the largest size "
+			   "must fit");
 	return 0;
 }
 
@@ -347,6 +350,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		.listen = cfg->listen,
 		.threads = cfg->threads,
 		.max_body = cfg->max_body,
+		.body_memory = cfg->body_memory,
 		.conn_limit = cfg->connection_limit,
 		.per_ip_limit = cfg->per_ip_limit,
 		.timeout_s = cfg->timeout,

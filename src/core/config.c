@@ -20,6 +20,8 @@ const struct nd_setting nd_settings[] = {
 	{"admin_key_file", "read admin_key from this file (not readable by other users)"},
 	{"threads", "HTTP worker threads (default: one per core)"},
 	{"max_body", "request body cap in bytes (default 1048576)"},
+	{"body_memory", "bytes all request bodies being received may hold together; past it a "
+			"request is refused with 503 (default 67108864, at least max_body)"},
 	{"synchronous", "SQLite: full (survives power loss, default) or normal (survives crashes)"},
 	{"connection_limit", "open connections at most (default 1024)"},
 	{"per_ip_limit", "open connections per client address at most (default 256)"},
@@ -35,6 +37,7 @@ void nd_config_init(struct nd_config *c)
 	c->listen = nd_xstrdup("127.0.0.1:8080");
 	c->db = nd_xstrdup("var/notifd.db");
 	c->max_body = 1u << 20;
+	c->body_memory = 64u << 20;
 	c->sync_full = true;
 	c->connection_limit = 1024;
 	c->per_ip_limit = 256;
@@ -134,6 +137,11 @@ enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *val
 			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
 				       "max_body must be a number of bytes from 1 to 1073741824");
 		c->max_body = (size_t)v;
+	} else if (strcmp(name, "body_memory") == 0) {
+		if (!parse_uint(value, 1, 1ull << 40, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "body_memory must be a number of bytes from 1 to 1099511627776");
+		c->body_memory = (size_t)v;
 	} else if (strcmp(name, "synchronous") == 0) {
 		if (strcmp(value, "full") == 0)
 			c->sync_full = true;

@@ -18,6 +18,7 @@ struct nd_config {
 	char *admin_key;
 	unsigned threads;
 	size_t max_body;
+	size_t body_memory;
 	bool sync_full;
 	unsigned connection_limit;
 	unsigned per_ip_limit;

@@ -65,7 +65,11 @@ static enum nd_err authenticate(struct nd_req *r)
 	return nd_svc_authorize(&r->who, access, nd_req_param(r, "id"), &r->err);
 }
 
-static enum nd_err route(struct nd_req *r)
+/* Everything the request's head decides, before any body byte is read:
+ * the route, its parameters, the store connection, the key and its access.
+ * A refusal here is answered at once when a body follows, so an
+ * unauthenticated client never makes notifd hold its body. */
+static enum nd_err admit(struct nd_req *r)
 {
 	char allow[64];
 	bool known = false;
@@ -111,12 +115,9 @@ static enum nd_err route(struct nd_req *r)
 	enum nd_err e = nd_store_conn(r->srv->store, &r->db, &r->err);
 	if (e && !(r->match.route->flags & ND_ROUTE_PUBLIC))
 		return e;
-	if (r->too_large)
-		return nd_fail(&r->err, ND_ERR_TOO_LARGE, NULL,
-			       "request body is larger than %zu bytes", r->srv->max_body);
-	if (!(r->match.route->flags & ND_ROUTE_PUBLIC) && (e = authenticate(r)))
-		return e;
-	return r->match.route->handler(r);
+	if (!(r->match.route->flags & ND_ROUTE_PUBLIC))
+		return authenticate(r);
+	return ND_OK;
 }
 
 static enum MHD_Result send_reply(struct nd_req *r)
@@ -145,7 +146,17 @@ static enum MHD_Result send_reply(struct nd_req *r)
 
 static void answer(struct nd_req *r)
 {
-	enum nd_err e = route(r);
+	enum nd_err e = r->refused;
+	if (!e && r->too_large)
+		e = nd_fail(&r->err, ND_ERR_TOO_LARGE, NULL, "request body is larger than %zu bytes",
+			    r->srv->max_body);
+	if (!e && r->over_budget) {
+		nd_req_add_header(r, "Retry-After", "1");
+		e = nd_fail(&r->err, ND_ERR_BUSY, NULL,
+			    "too many request bodies are being received; retry");
+	}
+	if (!e)
+		e = r->match.route->handler(r);
 	if (e) {
 		if (r->err.code != e)
 			nd_fail(&r->err, e, NULL, "%s", nd_err_info(e)->title);
@@ -170,6 +181,25 @@ static void start_request(struct nd_req *r, struct MHD_Connection *conn, const c
 		r->too_large = true;
 		r->discarded = strtoull(cl, NULL, 10) > DISCARD_MAX ? DISCARD_MAX : 0;
 	}
+	r->has_body = (cl && strtoull(cl, NULL, 10) > 0) ||
+		      MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						  MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/* Takes @n more body bytes into the request, within the server's budget
+ * for bodies being received; past it the request is refused (503) and
+ * what it held given back. */
+static void take_body(struct nd_req *r, const char *data, size_t n)
+{
+	struct nd_server *s = r->srv;
+	if (atomic_fetch_add(&s->body_bytes, n) + n > s->body_budget) {
+		atomic_fetch_sub(&s->body_bytes, n);
+		nd_http_drop_body(r);
+		r->over_budget = true;
+		return;
+	}
+	r->body_held += n;
+	nd_buf_add(&r->body, data, n);
 }
 
 enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -180,9 +210,12 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 	struct nd_req *r = *con_cls;
 	if (!r->seen) {
 		start_request(r, conn, url, method);
-		/* A declared body far beyond the cap is refused before it is read;
-		 * MHD then closes the connection. */
-		if (r->too_large && r->discarded >= DISCARD_MAX) {
+		r->refused = admit(r);
+		/* A refused request with a body, or a declared body far beyond
+		 * the cap, is answered before the body is read; MHD then closes
+		 * the connection. Without a body the answer waits for the usual
+		 * call, which keeps the connection alive. */
+		if ((r->refused && r->has_body) || (r->too_large && r->discarded >= DISCARD_MAX)) {
 			answer(r);
 			return send_reply(r);
 		}
@@ -191,16 +224,23 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		if (r->status)
+			return MHD_YES; /* answered; MHD drops the rest */
 		if (!r->too_large && r->body.len + n > r->srv->max_body) {
 			r->too_large = true;
-			nd_buf_release(&r->body);
+			nd_http_drop_body(r);
 		}
+		/* Past the budget the rest is read and dropped like an
+		 * oversized body's, and the 503 goes out at the end: MHD takes
+		 * no answer while a body is coming in. */
+		if (r->over_budget)
+			return MHD_YES;
 		if (!r->too_large) {
-			nd_buf_add(&r->body, upload_data, n);
+			take_body(r, upload_data, n);
 			return MHD_YES;
 		}
 		r->discarded += n;
-		if (r->discarded >= DISCARD_MAX && r->status == 0) {
+		if (r->discarded >= DISCARD_MAX) {
 			answer(r);
 			return send_reply(r);
 		}

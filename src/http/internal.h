@@ -21,6 +21,8 @@ struct nd_server {
 	pthread_t acceptor;
 	char addr[INET6_ADDRSTRLEN + 8];
 	atomic_int inflight;
+	atomic_size_t body_bytes; /* held by the bodies being received */
+	size_t body_budget;       /* their most */
 	struct nd_throttle *throttle; /* failed keys per client address, or NULL */
 };
 
@@ -35,6 +37,10 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 				   const char *method, const char *version,
 				   const char *upload_data, size_t *upload_data_size,
 				   void **con_cls);
+
+/* server.c: frees what @r holds of its body and gives it back to the
+ * server's budget. */
+void nd_http_drop_body(struct nd_req *r);
 
 /* stream.c: a response that pulls r->stream (taken over) for its body. */
 struct MHD_Response *nd_http_stream_response(struct nd_req *r);

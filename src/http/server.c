@@ -55,8 +55,16 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return r;
 }
 
+void nd_http_drop_body(struct nd_req *r)
+{
+	atomic_fetch_sub(&r->srv->body_bytes, r->body_held);
+	r->body_held = 0;
+	nd_buf_release(&r->body);
+}
+
 static void req_free(struct nd_req *r)
 {
+	nd_http_drop_body(r);
 	for (size_t i = 0; i < ND_ROUTE_MAX_PARAMS; i++)
 		free(r->params[i]);
 	for (size_t i = 0; i < ND_MAX_EXTRA_HEADERS; i++)
@@ -66,7 +74,6 @@ static void req_free(struct nd_req *r)
 	for (size_t i = 0; i < r->nowned; i++)
 		free(r->owned[i]);
 	free(r->owned);
-	nd_buf_release(&r->body);
 	nd_buf_release(&r->out);
 	free(r->path);
 	free(r->query);
@@ -147,6 +154,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 	s->faces = faces;
 	s->nfaces = nfaces;
 	s->max_body = opts->max_body;
+	s->body_budget = opts->body_memory;
 	s->listen_fd = -1;
 	enum nd_err e = nd_http_bind(s, opts->listen, err);
 	if (e) {

@@ -43,6 +43,7 @@ struct nd_server_opts {
 	const char *listen;   /* "ADDR:PORT", "[V6]:PORT"; port 0 picks a free one */
 	unsigned threads;     /* worker threads, 0 = one per core */
 	size_t max_body;      /* request body cap in bytes */
+	size_t body_memory;   /* all bodies being received at once, in bytes (>= max_body) */
 	unsigned conn_limit;  /* open connections, whole server */
 	unsigned per_ip_limit;
 	unsigned timeout_s;   /* idle connection timeout */
@@ -82,6 +83,10 @@ struct nd_req {
 	bool seen;      /* the access handler has been called once */
 	bool too_large; /* body went over the cap; the rest is discarded */
 	size_t discarded;
+	bool has_body;        /* the head announces one (Content-Length > 0 or chunked) */
+	enum nd_err refused;  /* what the head alone decided against the request */
+	bool over_budget;     /* the server held too much body already: 503 */
+	size_t body_held;     /* bytes of body counted in the server's budget */
 	struct nd_buf body;
 
 	/* Routing and authentication. */

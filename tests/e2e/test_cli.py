@@ -163,8 +163,8 @@ class TestKeyExposure(CliTestCase):
             argv = f.read().split(b"\0")
         self.assertNotIn(d.admin_key.encode(), b"\0".join(argv))
         self.assertIn(b"x" * len(d.admin_key), argv)
-        self.assertTrue(any("--admin-key-file" in line and '"warn"' in line
-                            for line in d.log_lines()))
+        self.assertTrue(d.wait_log(lambda rec: rec.get("level") == "warn"
+                                   and "--admin-key-file" in rec.get("msg", "")))
         self.assertEqual(d.request("GET", "/v1/keys").status, 200)
 
     def test_env_key_no_warning(self):
@@ -173,6 +173,7 @@ class TestKeyExposure(CliTestCase):
                        env={"NOTIFD_LISTEN": "127.0.0.1:0", "NOTIFD_DB": db,
                             "NOTIFD_ADMIN_KEY": key})
         self.assertEqual(d.request("GET", "/v1/keys", key=key).status, 200)
+        self.stop_ok(d)
         self.assertFalse(any('"warn"' in line for line in d.log_lines()))
 
     @sqlite_only("file modes of the SQLite database and its -wal and -shm files")

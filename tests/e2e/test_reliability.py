@@ -4,6 +4,7 @@ docs/reliability.md summarises what each test here proves."""
 import http.client
 import os
 import shutil
+import socket
 import tempfile
 import time
 import unittest
@@ -123,6 +124,150 @@ class TestAuthThrottle(DaemonTestCase):
         other = self.other_address()
         self.assertEqual(self.req("GET", "/v1/keys", key="wrong", conn=other).status, 401)
         self.assertEqual(self.req("GET", "/v1/keys", conn=other).status, 200)
+
+
+def server_unread(sock, server_port):
+    """Bytes the server has not read yet from @sock's connection (its
+    receive queue in /proc/net/tcp), or None when the socket is not there."""
+    client_port = sock.getsockname()[1]
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if (int(local.split(":")[1], 16) == server_port
+                    and int(remote.split(":")[1], 16) == client_port):
+                return int(queues.split(":")[1], 16)
+    return None
+
+
+def wait_read(sock, server_port, timeout=30.0):
+    """Until the server has read everything sent on @sock (or closed it)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if server_unread(sock, server_port) in (0, None):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the server did not read what was sent")
+
+
+def read_status(sock):
+    """The status of the one response on @sock, after which it is closed."""
+    data = b""
+    sock.settimeout(10)
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    return int(head.split()[1]), head.lower()
+
+
+def closed(sock):
+    sock.settimeout(10)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+class TestBodyAfterKey(DaemonTestCase):
+    """The key is checked on the request's head: a request refused there is
+    answered, and its connection closed, before notifd reads a byte of its
+    body, so bodies without a valid key cost it no memory."""
+
+    def head(self, key=None, length=1 << 20, chunked=False):
+        s = socket.create_connection((self.daemon.host, self.daemon.port), timeout=10)
+        self.addCleanup(s.close)
+        h = "POST /v1/notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        h += "Transfer-Encoding: chunked\r\n" if chunked else "Content-Length: %d\r\n" % length
+        if key:
+            h += "X-Key: %s\r\n" % key
+        s.sendall((h + "\r\n").encode())
+        return s
+
+    def test_refused_before_the_body(self):
+        for key, chunked in ((None, False), (None, True), ("wrong-Xq93kfJ1pzR0", False)):
+            s = self.head(key, chunked=chunked)
+            status, head = read_status(s)
+            self.assertEqual(status, 401, head)
+            self.assertTrue(closed(s), "the connection stayed open")
+        # a valid key on the same kind of head is let through to send its body
+        s = self.head(self.daemon.admin_key, length=2)
+        s.sendall(b"{}")
+        self.assertEqual(read_status(s)[0], 400)
+
+    def test_keyless_bodies_cost_no_memory(self):
+        def hwm_kb():
+            with open("/proc/%d/status" % self.daemon.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        before = hwm_kb()
+        body = b" " * (1 << 20)
+        socks = [self.head() for _ in range(100)]
+        # all but the last byte of every body first, so that a server that
+        # kept bodies would hold all 100 MiB at once
+        for last in (False, True):
+            for s in socks:
+                try:
+                    s.sendall(body[-1:] if last else body[:-1])
+                except OSError:
+                    pass  # answered and closed before the body: as it should be
+            if not last:
+                for s in socks:
+                    wait_read(s, self.daemon.port)
+                growth = hwm_kb() - before
+        for s in socks:
+            closed(s)
+        self.assertLess(growth, 32 * 1024)
+
+
+class TestBodyBudget(DaemonTestCase):
+    """All bodies being received share one budget (--body-memory): the
+    request whose bytes would go past it stops being kept (the rest of its
+    body is read and dropped) and is refused with 503 and Retry-After; the
+    others go on."""
+
+    SIZE = 1000000
+    daemon_args = ("--max-body", "1048576", "--body-memory", "2097152")
+
+    def body(self):
+        start, end = b'{"libelle":"big body",', b'"targets":["budget-t"]}'
+        return start + b" " * (self.SIZE - len(start) - len(end)) + end
+
+    def test_budget(self):
+        port = self.daemon.port
+        body = self.body()
+
+        def start(n):
+            s = socket.create_connection((self.daemon.host, port), timeout=10)
+            self.addCleanup(s.close)
+            s.sendall(("POST /v1/notifications HTTP/1.1\r\nHost: x\r\nX-Key: %s\r\n"
+                       "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                       % (self.daemon.admin_key, self.SIZE)).encode())
+            s.sendall(body[:n])
+            return s
+
+        a = start(800000)
+        wait_read(a, port)
+        b = start(800000)
+        wait_read(b, port)
+        # 1,600,000 held: this one's body goes past 2 MiB on its way
+        c = start(self.SIZE)
+        status, head = read_status(c)
+        self.assertEqual(status, 503, head)
+        self.assertIn("retry-after: 1", head)
+        for s in (a, b):
+            s.sendall(body[800000:])
+            self.assertEqual(read_status(s)[0], 201)
+        # the budget is whole again
+        self.assertEqual(self.req("POST", "/v1/notifications", raw_body=body,
+                                  headers={"Content-Type": "application/json"}).status, 201)
 
 
 if __name__ == "__main__":
