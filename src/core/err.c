@@ -7,6 +7,7 @@
 
 static const struct nd_err_info registry[ND_ERR__COUNT] = {
 	[ND_OK] = {200, "ok", "ok"},
+	[ND_ERR_BAD_REQUEST] = {400, "bad-request", "bad request"},
 	[ND_ERR_MALFORMED_JSON] = {400, "malformed-json", "malformed JSON"},
 	[ND_ERR_INVALID_FIELD] = {400, "invalid-field", "invalid field"},
 	[ND_ERR_MISSING_FIELD] = {400, "missing-field", "missing field"},
@@ -23,6 +24,7 @@ static const struct nd_err_info registry[ND_ERR__COUNT] = {
 	[ND_ERR_TOO_MANY] = {429, "too-many-requests", "too many requests"},
 	[ND_ERR_BUSY] = {503, "unavailable", "service unavailable"},
 	[ND_ERR_STORAGE_FULL] = {507, "insufficient-storage", "insufficient storage"},
+	[ND_ERR_NOT_IMPLEMENTED] = {501, "not-implemented", "not implemented"},
 	[ND_ERR_INTERNAL] = {500, "internal", "internal error"},
 };
 

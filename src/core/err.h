@@ -13,6 +13,7 @@
 
 enum nd_err {
 	ND_OK = 0,
+	ND_ERR_BAD_REQUEST, /* HTTP framing notifd will not guess at */
 	ND_ERR_MALFORMED_JSON,
 	ND_ERR_INVALID_FIELD,
 	ND_ERR_MISSING_FIELD,
@@ -29,6 +30,7 @@ enum nd_err {
 	ND_ERR_TOO_MANY, /* too many requests (or failed keys) from one client */
 	ND_ERR_BUSY,
 	ND_ERR_STORAGE_FULL, /* the database is out of space: nothing was written */
+	ND_ERR_NOT_IMPLEMENTED, /* a transfer coding notifd does not know */
 	ND_ERR_INTERNAL,
 	ND_ERR__COUNT
 };

@@ -65,11 +65,73 @@ static enum nd_err authenticate(struct nd_req *r)
 	return nd_svc_authorize(&r->who, access, nd_req_param(r, "id"), &r->err);
 }
 
+struct header_scan {
+	unsigned content_length, transfer_encoding, host;
+	const char *cl, *te;
+	bool nul; /* a NUL inside a value */
+};
+
+/* libmicrohttpd parses the head in place and measures a value with strlen(),
+ * so a NUL inside it cuts it short unseen ("X-Key: K\0junk" is "K"). Where
+ * a line really ended, the byte after the terminator is the '\0' it wrote
+ * over the LF of CRLF; anything else there is the rest of a value cut by a
+ * NUL (or a line ended by LF alone, which notifd does not take either). */
+static bool value_cut(const char *value)
+{
+	return value && value[strlen(value) + 1] != '\0';
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   size_t key_size, const char *value, size_t value_size)
+{
+	struct header_scan *h = cls;
+	if (value_cut(value))
+		h->nul = true;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		h->content_length++;
+		h->cl = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		h->transfer_encoding++;
+		h->te = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		h->host++;
+	}
+	return MHD_YES;
+}
+
+/* What libmicrohttpd 0.9.75 lets through about a request's framing, and a
+ * server in front of a proxy must not: each is a way to make notifd and the
+ * proxy disagree on where a request ends (request smuggling), or on what a
+ * header says. Refused before anything else, and the connection closed. */
+static enum nd_err framing(struct nd_req *r, const char *version)
+{
+	struct header_scan h = {0};
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, scan_header, &h);
+	if (h.nul)
+		return nd_fail(&r->err, ND_ERR_BAD_REQUEST, NULL,
+			       "a header holds a NUL byte, or a line does not end in CRLF");
+	if (h.host > 1 || (h.host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
+		return nd_fail(&r->err, ND_ERR_BAD_REQUEST, NULL,
+			       "an HTTP/1.1 request needs exactly one Host header");
+	if (h.content_length > 1)
+		return nd_fail(&r->err, ND_ERR_BAD_REQUEST, NULL, "more than one Content-Length");
+	if (h.content_length && h.transfer_encoding)
+		return nd_fail(&r->err, ND_ERR_BAD_REQUEST, NULL,
+			       "Content-Length and Transfer-Encoding together");
+	if (h.cl && (!*h.cl || strspn(h.cl, "0123456789") != strlen(h.cl)))
+		return nd_fail(&r->err, ND_ERR_BAD_REQUEST, NULL, "Content-Length is not a number");
+	if (h.transfer_encoding > 1 || (h.te && strcasecmp(h.te, "chunked") != 0))
+		return nd_fail(&r->err, ND_ERR_NOT_IMPLEMENTED, NULL,
+			       "the only transfer coding notifd takes is chunked, alone");
+	return ND_OK;
+}
+
 /* Everything the request's head decides, before any body byte is read:
- * the route, its parameters, the store connection, the key and its access.
- * A refusal here is answered at once when a body follows, so an
- * unauthenticated client never makes notifd hold its body. */
-static enum nd_err admit(struct nd_req *r)
+ * its framing, the route, its parameters, the store connection, the key and
+ * its access. A refusal here is answered at once when a body follows, so an
+ * unauthenticated client never makes notifd hold its body; bad framing is
+ * answered at once in any case (*@close). */
+static enum nd_err admit(struct nd_req *r, const char *version, bool *close)
 {
 	char allow[64];
 	bool known = false;
@@ -89,6 +151,11 @@ static enum nd_err admit(struct nd_req *r)
 		/* Errors under a face's own prefix speak that face's dialect. */
 		if (!r->face && f->prefix && strncmp(r->path, f->prefix, strlen(f->prefix)) == 0)
 			r->face = f;
+	}
+	enum nd_err e = framing(r, version);
+	if (e) {
+		*close = true;
+		return e;
 	}
 	if (r->uri_len > ND_URI_MAX)
 		return nd_fail(&r->err, ND_ERR_URI_TOO_LONG, NULL,
@@ -112,7 +179,7 @@ static enum nd_err admit(struct nd_req *r)
 	}
 	/* A public route (the health check) runs without a connection too,
 	 * and tells the client so in its own words. */
-	enum nd_err e = nd_store_conn(r->srv->store, &r->db, &r->err);
+	e = nd_store_conn(r->srv->store, &r->db, &r->err);
 	if (e && !(r->match.route->flags & ND_ROUTE_PUBLIC))
 		return e;
 	if (!(r->match.route->flags & ND_ROUTE_PUBLIC))
@@ -210,12 +277,14 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 	struct nd_req *r = *con_cls;
 	if (!r->seen) {
 		start_request(r, conn, url, method);
-		r->refused = admit(r);
-		/* A refused request with a body, or a declared body far beyond
-		 * the cap, is answered before the body is read; MHD then closes
-		 * the connection. Without a body the answer waits for the usual
-		 * call, which keeps the connection alive. */
-		if ((r->refused && r->has_body) || (r->too_large && r->discarded >= DISCARD_MAX)) {
+		bool close = false;
+		r->refused = admit(r, version, &close);
+		/* Bad framing, a refused request with a body, or a declared body
+		 * far beyond the cap is answered before the body is read; MHD
+		 * then closes the connection. Otherwise the answer waits for the
+		 * usual call, which keeps the connection alive. */
+		if (close || (r->refused && r->has_body) ||
+		    (r->too_large && r->discarded >= DISCARD_MAX)) {
 			answer(r);
 			return send_reply(r);
 		}
