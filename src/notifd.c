@@ -355,6 +355,8 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		.per_ip_limit = cfg->per_ip_limit,
 		.timeout_s = cfg->timeout,
 		.auth_failures = cfg->auth_failures,
+		.head_timeout = cfg->head_timeout,
+		.min_body_rate = cfg->min_body_rate,
 	};
 	struct warmup w = {.store = store, .admin_key = cfg->admin_key};
 	bool warming = false;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@ const struct nd_setting nd_settings[] = {
 	{"connection_limit", "open connections at most (default 1024)"},
 	{"per_ip_limit", "open connections per client address at most (default 256)"},
 	{"timeout", "seconds before an idle connection is closed (default 60)"},
+	{"head_timeout", "seconds a client has to send a whole request head once the connection "
+			 "is ready for one; an idle keep-alive connection closes then too (default "
+			 "30)"},
+	{"min_body_rate", "bytes a second a request body must keep up after its first 10 s, "
+			  "else the connection is cut (default 1024, 0 = no minimum)"},
 	{"auth_failures", "failed keys per client address and minute before it gets 429 for the "
 			  "rest of the minute (default 20, 0 = no limit)"},
 	{NULL, NULL},
@@ -42,6 +48,8 @@ void nd_config_init(struct nd_config *c)
 	c->connection_limit = 1024;
 	c->per_ip_limit = 256;
 	c->timeout = 60;
+	c->head_timeout = 30;
+	c->min_body_rate = 1024;
 	c->auth_failures = 20;
 }
 
@@ -108,10 +116,53 @@ static enum nd_err read_key_file(struct nd_config *c, const char *path, struct n
 	return e;
 }
 
+/* The numeric settings: where each goes, its range, what it counts. */
+static const struct number_setting {
+	const char *name;
+	size_t offset;
+	bool is_size; /* a size_t field, else unsigned */
+	unsigned long long min, max;
+	const char *unit; /* after "a number" */
+	const char *zero; /* after the minimum 0, when 0 means something */
+} number_settings[] = {
+#define FIELD(f) offsetof(struct nd_config, f), sizeof(((struct nd_config *)0)->f) == sizeof(size_t)
+	{"threads", FIELD(threads), 0, 256, "", ""},
+	{"max_body", FIELD(max_body), 1, 1ull << 30, " of bytes", ""},
+	{"body_memory", FIELD(body_memory), 1, 1ull << 40, " of bytes", ""},
+	{"connection_limit", FIELD(connection_limit), 1, 1000000, "", ""},
+	{"per_ip_limit", FIELD(per_ip_limit), 0, 1000000, "", " (no limit)"},
+	{"timeout", FIELD(timeout), 1, 86400, " of seconds", ""},
+	{"head_timeout", FIELD(head_timeout), 1, 86400, " of seconds", ""},
+	{"min_body_rate", FIELD(min_body_rate), 0, 1u << 30, " of bytes a second", " (no minimum)"},
+	{"auth_failures", FIELD(auth_failures), 0, 1000000, "", " (no limit)"},
+#undef FIELD
+};
+
+static enum nd_err set_number(struct nd_config *c, const char *name, const char *value,
+			      struct nd_error *err)
+{
+	for (size_t i = 0; i < sizeof number_settings / sizeof *number_settings; i++) {
+		const struct number_setting *n = &number_settings[i];
+		if (strcmp(name, n->name) != 0)
+			continue;
+		unsigned long long v;
+		if (!parse_uint(value, n->min, n->max, &v))
+			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
+				       "%s must be a number%s from %llu%s to %llu", name, n->unit, n->min,
+				       n->min == 0 ? n->zero : "", n->max);
+		char *field = (char *)c + n->offset;
+		if (n->is_size)
+			*(size_t *)(void *)field = (size_t)v;
+		else
+			*(unsigned *)(void *)field = (unsigned)v;
+		return ND_OK;
+	}
+	return nd_fail(err, ND_ERR_INVALID_PARAM, name, "unknown setting \"%.64s\"", name);
+}
+
 enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *value,
 			  struct nd_error *err)
 {
-	unsigned long long v;
 	if (strcmp(name, "listen") == 0) {
 		if (!strchr(value, ':'))
 			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
@@ -127,21 +178,6 @@ enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *val
 		set_str(&c->admin_key, value);
 	} else if (strcmp(name, "admin_key_file") == 0) {
 		return read_key_file(c, value, err);
-	} else if (strcmp(name, "threads") == 0) {
-		if (!parse_uint(value, 0, 256, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "threads must be a number from 0 to 256");
-		c->threads = (unsigned)v;
-	} else if (strcmp(name, "max_body") == 0) {
-		if (!parse_uint(value, 1, 1ull << 30, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "max_body must be a number of bytes from 1 to 1073741824");
-		c->max_body = (size_t)v;
-	} else if (strcmp(name, "body_memory") == 0) {
-		if (!parse_uint(value, 1, 1ull << 40, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "body_memory must be a number of bytes from 1 to 1099511627776");
-		c->body_memory = (size_t)v;
 	} else if (strcmp(name, "synchronous") == 0) {
 		if (strcmp(value, "full") == 0)
 			c->sync_full = true;
@@ -150,28 +186,8 @@ enum nd_err nd_config_set(struct nd_config *c, const char *name, const char *val
 		else
 			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
 				       "synchronous must be full or normal");
-	} else if (strcmp(name, "connection_limit") == 0) {
-		if (!parse_uint(value, 1, 1000000, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "connection_limit must be a number from 1 to 1000000");
-		c->connection_limit = (unsigned)v;
-	} else if (strcmp(name, "per_ip_limit") == 0) {
-		if (!parse_uint(value, 0, 1000000, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "per_ip_limit must be a number from 0 (no limit) to 1000000");
-		c->per_ip_limit = (unsigned)v;
-	} else if (strcmp(name, "timeout") == 0) {
-		if (!parse_uint(value, 1, 86400, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "timeout must be a number of seconds from 1 to 86400");
-		c->timeout = (unsigned)v;
-	} else if (strcmp(name, "auth_failures") == 0) {
-		if (!parse_uint(value, 0, 1000000, &v))
-			return nd_fail(err, ND_ERR_INVALID_PARAM, name,
-				       "auth_failures must be a number from 0 (no limit) to 1000000");
-		c->auth_failures = (unsigned)v;
 	} else {
-		return nd_fail(err, ND_ERR_INVALID_PARAM, name, "unknown setting \"%.64s\"", name);
+		return set_number(c, name, value, err);
 	}
 	return ND_OK;
 }

@@ -23,6 +23,8 @@ struct nd_config {
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout;
+	unsigned head_timeout;
+	unsigned min_body_rate;
 	unsigned auth_failures;
 };
 

@@ -277,6 +277,7 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 	struct nd_req *r = *con_cls;
 	if (!r->seen) {
 		start_request(r, conn, url, method);
+		nd_conn_head_done(r->track, r->has_body);
 		bool close = false;
 		r->refused = admit(r, version, &close);
 		/* Bad framing, a refused request with a body, or a declared body
@@ -293,6 +294,7 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
+		nd_conn_body_bytes(r->track, n);
 		if (r->status)
 			return MHD_YES; /* answered; MHD drops the rest */
 		if (!r->too_large && r->body.len + n > r->srv->max_body) {

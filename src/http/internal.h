@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 
+#include "http/conns.h"
 #include "http/server.h"
 #include "http/throttle.h"
 
@@ -24,6 +25,7 @@ struct nd_server {
 	atomic_size_t body_bytes; /* held by the bodies being received */
 	size_t body_budget;       /* their most */
 	struct nd_throttle *throttle; /* failed keys per client address, or NULL */
+	struct nd_conns *conns;       /* admission and deadlines */
 };
 
 /* listen.c: binds s->listen_fd to "ADDR:PORT" and fills s->addr. */
@@ -37,6 +39,10 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 				   const char *method, const char *version,
 				   const char *upload_data, size_t *upload_data_size,
 				   void **con_cls);
+
+/* conns.c: the 16-byte form of an IPv4 or IPv6 address (IPv4 as
+ * ::ffff:a.b.c.d); false, and zeros, for anything else. */
+bool nd_http_addr16(const struct sockaddr *sa, unsigned char out[16]);
 
 /* server.c: frees what @r holds of its body and gives it back to the
  * server's budget. */

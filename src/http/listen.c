@@ -109,7 +109,11 @@ void *nd_http_accept_loop(void *arg)
 			}
 			continue;
 		}
-		/* On failure (a connection limit, no memory) MHD closes the socket. */
-		MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl);
+		struct nd_conn *k = nd_conns_admit(s->conns, fd, (struct sockaddr *)&ss);
+		if (!k)
+			continue; /* answered 503 and closed */
+		/* On failure (no memory) MHD closes the socket. */
+		if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+			nd_conns_forget(s->conns, k);
 	}
 }

@@ -43,6 +43,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->conn = conn;
 	r->uri_len = strlen(uri);
 	r->started_ns = mono_ns();
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->track = ci ? ci->socket_context : NULL;
 	char *q = strchr(uri, '?');
 	if (q) {
 		r->query = nd_xstrdup(q + 1);
@@ -119,6 +122,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			r->status = 499; /* client went away before an answer */
 		access_log(r);
 	}
+	nd_conn_request_done(r->track);
 	/* A transaction left open would hold the write lock for every other
 	 * request: report the bug loudly and release the lock. */
 	if (r->db && nd_store_abandon_tx(r->db))
@@ -126,6 +130,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	req_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* A connection's record (conns.h) rides as its socket context. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct nd_server *s = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? nd_conns_started(s->conns, ci->connect_fd) : NULL;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		nd_conns_closed(s->conns, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 /* Paths are matched raw and decoded per segment by the router, and query
@@ -161,6 +180,16 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		free(s);
 		return e;
 	}
+	struct nd_conns_opts co = {.limit = opts->conn_limit,
+				   .per_ip = opts->per_ip_limit,
+				   .head_timeout = opts->head_timeout,
+				   .min_body_rate = opts->min_body_rate};
+	s->conns = nd_conns_new(&co);
+	if (!s->conns) {
+		close(s->listen_fd);
+		free(s);
+		return nd_fail(err, ND_ERR_INTERNAL, "listen", "cannot start the connection reaper");
+	}
 	s->throttle = nd_throttle_new(opts->auth_failures);
 	unsigned threads = opts->threads;
 	if (threads == 0) {
@@ -173,8 +202,10 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		0, NULL, NULL, nd_http_on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
-		MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->per_ip_limit,
+		/* The limits are kept by conns.c, which answers what they refuse;
+		 * MHD's own stay out of its way. */
+		MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit + 64,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->timeout_s,
 		/* The request head lives in this pool (ND_URI_MAX of request
 		 * target plus headers fit), which MHD zeroes after every
@@ -192,6 +223,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 			close(s->wake_fd);
 		close(s->listen_fd);
 		nd_throttle_free(s->throttle);
+		nd_conns_free(s->conns);
 		free(s);
 		return nd_fail(err, ND_ERR_INTERNAL, "listen", "cannot start the HTTP server on %s",
 			       opts->listen);
@@ -223,5 +255,6 @@ void nd_server_stop(struct nd_server *s, unsigned grace_ms)
 	}
 	MHD_stop_daemon(s->mhd);
 	nd_throttle_free(s->throttle);
+	nd_conns_free(s->conns);
 	free(s);
 }

@@ -48,6 +48,8 @@ struct nd_server_opts {
 	unsigned per_ip_limit;
 	unsigned timeout_s;   /* idle connection timeout */
 	unsigned auth_failures; /* per client address and minute, then 429; 0 = no limit */
+	unsigned head_timeout;  /* seconds to send a request head, once ready for one */
+	unsigned min_body_rate; /* bytes a second a body must keep up after 10 s; 0 = none */
 };
 
 #define ND_URI_MAX 8192
@@ -87,6 +89,7 @@ struct nd_req {
 	enum nd_err refused;  /* what the head alone decided against the request */
 	bool over_budget;     /* the server held too much body already: 503 */
 	size_t body_held;     /* bytes of body counted in the server's budget */
+	struct nd_conn *track; /* its connection's record (conns.h), or NULL */
 	struct nd_buf body;
 
 	/* Routing and authentication. */

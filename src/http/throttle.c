@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "http/internal.h"
 #include "util/mem.h"
 
 #define SLOTS 4096
@@ -37,22 +38,6 @@ static int64_t now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec + 1; /* never 0, which marks a free slot */
-}
-
-/* The 16-byte form of @sa; false for anything but IPv4 and IPv6. */
-static bool addr_bytes(const struct sockaddr *sa, unsigned char out[16])
-{
-	if (sa && sa->sa_family == AF_INET6) {
-		memcpy(out, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-		return true;
-	}
-	if (sa && sa->sa_family == AF_INET) {
-		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		memcpy(out, v4mapped, 12);
-		memcpy(out + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-		return true;
-	}
-	return false;
 }
 
 static struct slot *slot_of(struct nd_throttle *t, const unsigned char addr[16])
@@ -87,7 +72,7 @@ bool nd_throttle_blocked(struct nd_throttle *t, const struct sockaddr *addr,
 			 unsigned *retry_after)
 {
 	unsigned char a[16];
-	if (!t || !addr_bytes(addr, a))
+	if (!t || !nd_http_addr16(addr, a))
 		return false;
 	struct slot *s = slot_of(t, a);
 	int64_t now = now_s();
@@ -105,7 +90,7 @@ bool nd_throttle_blocked(struct nd_throttle *t, const struct sockaddr *addr,
 void nd_throttle_failed(struct nd_throttle *t, const struct sockaddr *addr)
 {
 	unsigned char a[16];
-	if (!t || !addr_bytes(addr, a))
+	if (!t || !nd_http_addr16(addr, a))
 		return;
 	struct slot *s = slot_of(t, a);
 	int64_t now = now_s();

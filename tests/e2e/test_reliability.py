@@ -3,6 +3,7 @@ docs/reliability.md summarises what each test here proves."""
 
 import http.client
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -268,6 +269,107 @@ class TestBodyBudget(DaemonTestCase):
         # the budget is whole again
         self.assertEqual(self.req("POST", "/v1/notifications", raw_body=body,
                                   headers={"Content-Type": "application/json"}).status, 201)
+
+
+def wait_closed(sock, trickle, limit):
+    """Seconds until the server closes @sock while @trickle (bytes) goes out
+    one byte every 0.25 s; fails past @limit seconds."""
+    t0 = time.monotonic()
+    sock.setblocking(False)
+    i = 0
+    while time.monotonic() - t0 < limit:
+        try:
+            if sock.recv(65536) == b"":
+                return time.monotonic() - t0
+        except BlockingIOError:
+            pass
+        except ConnectionResetError:
+            return time.monotonic() - t0
+        try:
+            sock.send(trickle[i % len(trickle):i % len(trickle) + 1])
+        except (BrokenPipeError, ConnectionResetError):
+            return time.monotonic() - t0
+        i += 1
+        time.sleep(0.25)
+    raise AssertionError("the connection was still open after %d s" % limit)
+
+
+class TestSlowClients(DaemonTestCase):
+    """A client that trickles its request head, or its body, is cut off:
+    the idle timeout alone never would, since every byte resets it."""
+
+    daemon_args = ("--head-timeout", "2", "--min-body-rate", "1000")
+
+    def connect(self):
+        s = socket.create_connection((self.daemon.host, self.daemon.port), timeout=10)
+        self.addCleanup(s.close)
+        return s
+
+    def test_trickled_head_is_cut(self):
+        s = self.connect()
+        s.sendall(b"GET /healthz HTTP/1.1\r\n")
+        took = wait_closed(s, b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaa\r\n", 30)
+        self.assertGreaterEqual(took, 1.5)
+
+    def test_idle_keep_alive_ends_at_the_head_deadline(self):
+        s = self.connect()
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(read_status(s)[0], 200)
+        s.settimeout(30)
+        t0 = time.monotonic()
+        self.assertEqual(s.recv(65536), b"")
+        self.assertGreaterEqual(time.monotonic() - t0, 1.5)
+
+    def test_slow_body_is_cut(self):
+        s = self.connect()
+        s.sendall(("POST /v1/notifications HTTP/1.1\r\nHost: x\r\nX-Key: %s\r\n"
+                   "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+                   % self.daemon.admin_key).encode())
+        # 4 bytes a second against a floor of 1000, cut once its first 10 s are over
+        took = wait_closed(s, b" ", 40)
+        self.assertGreaterEqual(took, 9.5)
+        self.assertTrue(self.daemon.wait_log(
+            lambda rec: "slower than 1000 bytes/s" in rec.get("msg", ""), timeout=15))
+
+
+class TestConnectionLimits(unittest.TestCase):
+    """Past the per-address limit a connection is answered 503 with
+    Retry-After at once and closed, and the refusals are logged as counts
+    (at most one line per 10 s), not one line each."""
+
+    def test_per_address_limit(self):
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            d = Daemon(tmp, extra_args=["--per-ip-limit", "4"])
+            try:
+                d.start()
+                held = []
+                for _ in range(4):
+                    s = socket.create_connection((d.host, d.port), timeout=10)
+                    s.sendall(b"GET /healthz HTTP/1.1\r\n")  # a head begun, never ended
+                    held.append(s)
+                for _ in range(21):
+                    s = socket.create_connection((d.host, d.port), timeout=10)
+                    status, head = read_status(s)
+                    self.assertEqual(status, 503, head)
+                    self.assertIn("retry-after: 1", head)
+                    self.assertTrue(closed(s))
+                    s.close()
+                # another address is not refused
+                s = socket.create_connection((d.host, d.port), timeout=10,
+                                             source_address=("127.0.0.2", 0))
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(read_status(s)[0], 200)
+                s.close()
+                for s in held:
+                    s.close()
+                self.assertEqual(d.stop(), 0)
+                lines = [line for line in d.log_lines() if "per-address limit" in line]
+                counts = [int(m) for line in lines
+                          for m in re.findall(r"(\d+) at the per-address limit", line)]
+                self.assertEqual(sum(counts), 21, lines)
+                self.assertLessEqual(len(lines), 3, lines)
+            finally:
+                d.cleanup()
 
 
 if __name__ == "__main__":
