@@ -355,6 +355,8 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		.per_ip_limit = cfg->per_ip_limit,
 		.timeout_s = cfg->timeout,
 		.auth_failures = cfg->auth_failures,
+		.rate_limit = cfg->rate_limit,
+		.rate_burst = cfg->rate_burst,
 		.head_timeout = cfg->head_timeout,
 		.min_body_rate = cfg->min_body_rate,
 	};

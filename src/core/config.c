@@ -32,6 +32,10 @@ const struct nd_setting nd_settings[] = {
 			 "30)"},
 	{"min_body_rate", "bytes a second a request body must keep up after its first 10 s, "
 			  "else the connection is cut (default 1024, 0 = no minimum)"},
+	{"rate_limit", "requests per API key and minute, past which it gets 429 with Retry-After "
+		       "(default 0 = no limit; counted per instance)"},
+	{"rate_burst", "requests a key may make at once within its rate_limit (default 0 = a "
+		       "minute's worth)"},
 	{"auth_failures", "failed keys per client address and minute before it gets 429 for the "
 			  "rest of the minute (default 20, 0 = no limit)"},
 	{NULL, NULL},
@@ -135,6 +139,8 @@ static const struct number_setting {
 	{"head_timeout", FIELD(head_timeout), 1, 86400, " of seconds", ""},
 	{"min_body_rate", FIELD(min_body_rate), 0, 1u << 30, " of bytes a second", " (no minimum)"},
 	{"auth_failures", FIELD(auth_failures), 0, 1000000, "", " (no limit)"},
+	{"rate_limit", FIELD(rate_limit), 0, 100000000, "", " (no limit)"},
+	{"rate_burst", FIELD(rate_burst), 0, 100000000, "", " (a minute's worth)"},
 #undef FIELD
 };
 

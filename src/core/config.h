@@ -26,6 +26,8 @@ struct nd_config {
 	unsigned head_timeout;
 	unsigned min_body_rate;
 	unsigned auth_failures;
+	unsigned rate_limit;
+	unsigned rate_burst;
 };
 
 struct nd_setting {

@@ -56,6 +56,18 @@ static enum nd_err authenticate(struct nd_req *r)
 	if (e)
 		return e;
 	r->authed = true;
+	if (!nd_ratelimit_take(r->srv->rate, r->who.key_id, &wait)) {
+		char limit[16], secs[16];
+		snprintf(limit, sizeof limit, "%u", nd_ratelimit_per_minute(r->srv->rate));
+		snprintf(secs, sizeof secs, "%u", wait);
+		nd_req_add_header(r, "Retry-After", secs);
+		nd_req_add_header(r, "RateLimit-Limit", limit);
+		nd_req_add_header(r, "RateLimit-Remaining", "0");
+		nd_req_add_header(r, "RateLimit-Reset", secs);
+		return nd_fail(&r->err, ND_ERR_TOO_MANY, NULL,
+			       "this key is over its %s requests a minute; retry in %u s", limit,
+			       wait);
+	}
 	/* The service checks access again on every call; checking here too
 	 * answers 403 before a body is parsed. */
 	unsigned flags = r->match.route->flags;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "http/conns.h"
+#include "http/ratelimit.h"
 #include "http/server.h"
 #include "http/throttle.h"
 
@@ -26,6 +27,7 @@ struct nd_server {
 	size_t body_budget;       /* their most */
 	struct nd_throttle *throttle; /* failed keys per client address, or NULL */
 	struct nd_conns *conns;       /* admission and deadlines */
+	struct nd_ratelimit *rate;    /* requests per key, or NULL */
 };
 
 /* listen.c: binds s->listen_fd to "ADDR:PORT" and fills s->addr. */

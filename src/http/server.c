@@ -191,6 +191,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		return nd_fail(err, ND_ERR_INTERNAL, "listen", "cannot start the connection reaper");
 	}
 	s->throttle = nd_throttle_new(opts->auth_failures);
+	s->rate = nd_ratelimit_new(opts->rate_limit, opts->rate_burst);
 	unsigned threads = opts->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -223,6 +224,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 			close(s->wake_fd);
 		close(s->listen_fd);
 		nd_throttle_free(s->throttle);
+		nd_ratelimit_free(s->rate);
 		nd_conns_free(s->conns);
 		free(s);
 		return nd_fail(err, ND_ERR_INTERNAL, "listen", "cannot start the HTTP server on %s",
@@ -255,6 +257,7 @@ void nd_server_stop(struct nd_server *s, unsigned grace_ms)
 	}
 	MHD_stop_daemon(s->mhd);
 	nd_throttle_free(s->throttle);
+	nd_ratelimit_free(s->rate);
 	nd_conns_free(s->conns);
 	free(s);
 }

@@ -49,12 +49,14 @@ struct nd_server_opts {
 	unsigned timeout_s;   /* idle connection timeout */
 	unsigned auth_failures; /* per client address and minute, then 429; 0 = no limit */
 	unsigned head_timeout;  /* seconds to send a request head, once ready for one */
+	unsigned rate_limit;    /* requests per key and minute, 0 = no limit */
+	unsigned rate_burst;    /* of them at once, 0 = a minute's worth */
 	unsigned min_body_rate; /* bytes a second a body must keep up after 10 s; 0 = none */
 };
 
 #define ND_URI_MAX 8192
 #define ND_QUERY_ARGS_MAX 64 /* query parameters in one request target */
-#define ND_MAX_EXTRA_HEADERS 2
+#define ND_MAX_EXTRA_HEADERS 5
 
 struct nd_server;
 

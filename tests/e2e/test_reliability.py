@@ -271,6 +271,36 @@ class TestBodyBudget(DaemonTestCase):
                                   headers={"Content-Type": "application/json"}).status, 201)
 
 
+class TestRateLimit(DaemonTestCase):
+    """A key past --rate-limit requests a minute (in bursts of --rate-burst)
+    gets 429 with Retry-After and RateLimit headers on every face; other
+    keys go on, and the key itself after waiting Retry-After."""
+
+    daemon_args = ("--rate-limit", "60", "--rate-burst", "5")
+
+    def test_token_bucket(self):
+        other = self.daemon.key_create("admin")
+        for _ in range(5):
+            self.assertEqual(self.req("GET", "/v1/keys").status, 200)
+        r = self.req("GET", "/v1/keys")
+        self.assertProblem(r, 429, "too-many-requests")
+        self.assertIn("60 requests a minute", r.body["detail"])
+        wait = int(r.headers["retry-after"])
+        self.assertIn(wait, (1, 2))
+        self.assertEqual(r.headers["ratelimit-limit"], "60")
+        self.assertEqual(r.headers["ratelimit-remaining"], "0")
+        self.assertEqual(int(r.headers["ratelimit-reset"]), wait)
+        # every face counts against the same key, in its own dialect
+        r = self.req("GET", "/targets/nobody/notifications")
+        self.assertEqual((r.status, r.body["code"]), (429, 429))
+        r = self.req("GET", "/api3/notification")
+        self.assertEqual((r.status, r.body["errorCode"]), (429, 429))
+        # another key has a bucket of its own
+        self.assertEqual(self.req("GET", "/v1/keys", key=other).status, 200)
+        time.sleep(wait)
+        self.assertEqual(self.req("GET", "/v1/keys").status, 200)
+
+
 def wait_closed(sock, trickle, limit):
     """Seconds until the server closes @sock while @trickle (bytes) goes out
     one byte every 0.25 s; fails past @limit seconds."""

@@ -84,7 +84,8 @@ static void test_settings_table(void **state)
 	static const char *const want[] = {
 	    "listen",   "db",          "config",           "admin_key",    "admin_key_file",
 	    "threads",  "max_body",    "body_memory",      "synchronous",      "connection_limit",
-	    "per_ip_limit", "timeout", "head_timeout", "min_body_rate", "auth_failures"};
+	    "per_ip_limit", "timeout", "head_timeout", "min_body_rate", "rate_limit",
+	    "rate_burst", "auth_failures"};
 	size_t n = 0;
 	for (const struct nd_setting *s = nd_settings; s->name; s++, n++) {
 		assert_true(n < sizeof want / sizeof want[0]);
