@@ -3,6 +3,8 @@
 #   make          build build/notifd
 #   make run      build, seed the demo tenant, serve on 127.0.0.1:8080
 #   make check    build, run every test, then run them again under ASan + UBSan
+#   make valgrind the end-to-end suites with every notifd under valgrind: zero
+#                 errors and zero definitely lost blocks, or the test fails
 #   make deps     install missing Debian packages (as root) or print the apt-get line
 #   make bench    hot paths against ceilings measured in the same run (QUICK=1: a
 #                 one-minute subset; see bench/README.md)
@@ -19,7 +21,7 @@ PKGS     := meson ninja-build pkg-config gcc libc6-dev \
             libicu-dev libpq-dev \
             libcmocka-dev python3 curl postgresql-client
 
-.PHONY: all deps build asan run check unit e2e bench clean
+.PHONY: all deps build asan run check valgrind unit e2e bench clean
 
 all: build
 
@@ -44,6 +46,10 @@ run: build
 
 check: build asan
 	@scripts/check.sh $(BUILD) $(ASAN)
+
+valgrind: build
+	@scripts/deps.sh valgrind
+	@scripts/valgrind.sh $(BUILD)
 
 unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs

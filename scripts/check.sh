@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make check`: every test suite on the normal build, then again on the
 # AddressSanitizer + UndefinedBehaviorSanitizer build; ends with one
-# "N passed, N failed, N skipped" line over both.
+# "N passed, N failed, N skipped" line over both. $CHECK_ARGS, when set,
+# goes to every `meson test` (make valgrind chooses its suites with it).
 #
 # The *_pg tests (the PostgreSQL leg) share ONE throw-away server, started
 # here with tests/pg/pg_server.py (initdb into a directory under /tmp, Unix
@@ -52,7 +53,8 @@ fi
 for dir in "$@"; do
 	echo "== meson test in $dir"
 	rm -f "$dir/meson-logs/testlog.json"  # a failed rebuild must not count old results
-	meson test -C "$dir" --print-errorlogs --num-processes 2 || status=1
+	# shellcheck disable=SC2086 # $CHECK_ARGS is a list of meson test options
+	meson test -C "$dir" --print-errorlogs --num-processes 2 ${CHECK_ARGS:-} || status=1
 done
 python3 - "$@" <<'PY'
 import json, sys

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -39,9 +40,17 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "pg"))
 import pg_server  # noqa: E402  (tests/pg, standard library only)
 
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
-HTTP_TIMEOUT = 15.0
+# NOTIFD_WRAP runs every notifd under a command, e.g. valgrind (make
+# valgrind): everything is then an order of magnitude slower.
+WRAP = shlex.split(os.environ.get("NOTIFD_WRAP", ""))
+SCALE = 10.0 if WRAP else 1.0
+# A build whose speed and memory figures say nothing (sanitizers, valgrind):
+# tests of a resident set or a command line only log them.
+INSTRUMENTED = os.environ.get("NOTIFD_SANITIZED") == "1" or bool(WRAP)
+
+START_TIMEOUT = 10.0 * SCALE
+STOP_TIMEOUT = 10.0 * SCALE
+HTTP_TIMEOUT = 15.0 * SCALE
 
 PROBLEM_PREFIX = "urn:notifd:problem:"
 GUID_RE = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
@@ -181,12 +190,12 @@ def parse_time(s):
 def run_cli(args, env=None, timeout=10.0, binary=None):
     """Run the binary to completion; returns CompletedProcess (text mode)."""
     return subprocess.run(
-        [binary or notifd_bin()] + list(args),
+        WRAP + [binary or notifd_bin()] + list(args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=clean_env(env),
-        timeout=timeout,
+        timeout=timeout * SCALE,
         text=True,
     )
 
@@ -202,8 +211,10 @@ class Daemon:
     """One notifd process. start()/stop()/restart() keep the same db and admin key."""
 
     def __init__(self, workdir, admin_key=None, db=None, listen="127.0.0.1:0",
-                 extra_args=(), env=None, use_flags=True, binary=None, preexec_fn=None):
+                 extra_args=(), env=None, use_flags=True, binary=None, preexec_fn=None,
+                 wrap=True):
         self.workdir = workdir
+        self.wrap = WRAP if wrap else []  # False: @binary applies NOTIFD_WRAP itself
         self.binary = binary or notifd_bin()
         self.admin_key = admin_key if admin_key is not None else random_key("e2e_admin_")
         self._db = db or None
@@ -249,7 +260,7 @@ class Daemon:
     # -- process control -------------------------------------------------
 
     def argv(self):
-        argv = [self.binary]
+        argv = self.wrap + [self.binary]
         if self.use_flags:
             if self.listen is not None:
                 argv += ["--listen", self.listen]

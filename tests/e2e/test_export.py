@@ -25,7 +25,7 @@ import tempfile
 import unittest
 
 import harness
-from harness import Daemon, enc, ok, populate, run_cli
+from harness import INSTRUMENTED, Daemon, enc, ok, populate, run_cli
 
 ADMIN_KEY = harness.random_key("e2e_admin_")
 
@@ -225,9 +225,9 @@ class TestRoundTrip(unittest.TestCase):
         # which then exports the same records.
         fresh = self.backend_db("stdin.db")
         with open(good) as f:
-            cp = subprocess.run([harness.notifd_bin(), "import", "--db", fresh], stdin=f,
-                                capture_output=True, text=True, env=harness.clean_env(),
-                                timeout=CLI_TIMEOUT)
+            cp = subprocess.run(harness.WRAP + [harness.notifd_bin(), "import", "--db", fresh],
+                                stdin=f, capture_output=True, text=True,
+                                env=harness.clean_env(), timeout=CLI_TIMEOUT * harness.SCALE)
         self.assertEqual(cp.returncode, 0, cp.stderr)
         with open(self.export(fresh, "again.jsonl")) as f:
             self.assertEqual(f.read().splitlines()[1:], lines[1:])
@@ -243,8 +243,7 @@ class TestRoundTrip(unittest.TestCase):
         self.assertEqual(cp.returncode, 1)
         self.assertIn("cannot read", cp.stderr)
 
-    @unittest.skipIf(os.environ.get("NOTIFD_SANITIZED") == "1",
-                     "memory figures under AddressSanitizer say nothing")
+    @unittest.skipIf(INSTRUMENTED, "memory figures of an instrumented build say nothing")
     def test_large_export_has_constant_memory(self):
         """200,000 deliveries export from the run's backend in a bounded
         resident set."""
@@ -257,7 +256,7 @@ class TestRoundTrip(unittest.TestCase):
         out = self.path("big.jsonl")
         # Standard error on a terminal: the export shows its progress there.
         master, slave = pty.openpty()
-        p = subprocess.Popen([harness.notifd_bin(), "export", "--db", db, out],
+        p = subprocess.Popen(harness.WRAP + [harness.notifd_bin(), "export", "--db", db, out],
                              stdout=subprocess.DEVNULL, stderr=slave, env=harness.clean_env())
         os.close(slave)
         peak, err = 0, b""

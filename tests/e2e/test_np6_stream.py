@@ -31,7 +31,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BACKEND, Daemon, DaemonTestCase, main
+from harness import BACKEND, INSTRUMENTED, Daemon, DaemonTestCase, main
 
 N = 1000000
 BASE_MS = 1500000000000  # 2017-07-14T02:40:00Z; delivery i is routed at BASE_MS + i*1000
@@ -40,7 +40,7 @@ HWM_LIMIT_KB = 64 * 1024
 READ_SIZE = 65536
 STREAM_TIMEOUT = 300.0
 
-SANITIZED = os.environ.get("NOTIFD_SANITIZED") == "1"
+SANITIZED = INSTRUMENTED
 
 KEY_RE = re.compile(rb'"notification_key":(\d+),')
 KEY_TAG = b'"notification_key":'

@@ -10,8 +10,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (PROBLEM_PREFIX, Daemon, DaemonTestCase, main, notifd_bin, ok,
-                     sqlite_only)
+from harness import (INSTRUMENTED, PROBLEM_PREFIX, SCALE, WRAP, Daemon, DaemonTestCase, main,
+                     notifd_bin, ok, sqlite_only)
 
 
 class TestQueryFlood(unittest.TestCase):
@@ -30,7 +30,7 @@ class TestQueryFlood(unittest.TestCase):
                 t0 = time.monotonic()
                 rc = d.stop()
                 # The grace for requests in flight is 10 s: a stuck one shows.
-                self.assertLess(time.monotonic() - t0, 5.0)
+                self.assertLess(time.monotonic() - t0, 5.0 * SCALE)
                 self.assertEqual(rc, 0)
             finally:
                 d.cleanup()
@@ -62,9 +62,10 @@ class TestFullDisk(unittest.TestCase):
                 f.write('#!/bin/sh\nexec %s --user --map-root-user --mount sh -c \''
                         'mount -t tmpfs -o size=%s notifd-full "$0" && '
                         'head -c %dk /dev/zero > "$0/filler" && exec "$@"\' %s %s "$@"\n'
-                        % (unshare, self.SIZE, self.FILLER_KB, data, notifd_bin()))
+                        % (unshare, self.SIZE, self.FILLER_KB, data,
+                           " ".join(WRAP + [notifd_bin()])))
             os.chmod(wrapper, 0o755)
-            d = Daemon(tmp, db=os.path.join(data, "notifd.db"), binary=wrapper)
+            d = Daemon(tmp, db=os.path.join(data, "notifd.db"), binary=wrapper, wrap=False)
             try:
                 d.start()
                 ok(d, "PUT", "/v1/targets/kept", {"name": "kept"})
@@ -225,6 +226,8 @@ class TestBodyAfterKey(DaemonTestCase):
                 growth = hwm_kb() - before
         for s in socks:
             closed(s)
+        if WRAP:
+            return  # the resident set of an emulator says nothing
         self.assertLess(growth, 32 * 1024)
 
 
