@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		   "       notifd demo [SETTINGS]\n"
 		   "       notifd export [--tenant NAME] [FILE] [SETTINGS]\n"
 		   "       notifd import [FILE] [SETTINGS]\n"
+		   "       notifd routes\n"
 		   "       notifd --help | --version\n\n"
 		   "notifd serves notifications over HTTP: the native /v1 API, the NP6 target\n"
 		   "API (/targets/...) and the Brightidea API3 notification object\n"
@@ -62,7 +63,26 @@ static void usage(FILE *f)
 		   "output; import loads such a file (or standard input) into the database that\n"
 		   "--db names, SQLite or PostgreSQL, in one transaction. A tenant that already\n"
 		   "exists there is refused.\n"
+		   "routes prints every route of every face as a JSON line: face, method, path\n"
+		   "and who may call it (public, admin, member-self: a member key for its own\n"
+		   "target, member-any: any key, the handler scoping member keys).\n"
 		   "SIGTERM or SIGINT stop serving after in-flight requests finish.\n");
+}
+
+/* `notifd routes`: the route tables, as the dispatcher matches them. */
+static void print_routes(void)
+{
+	for (size_t f = 0; f < sizeof faces / sizeof faces[0]; f++) {
+		for (size_t i = 0; i < faces[f]->nroutes; i++) {
+			const struct nd_route *rt = &faces[f]->routes[i];
+			const char *access = (rt->flags & ND_ROUTE_PUBLIC)	 ? "public"
+					     : (rt->flags & ND_ROUTE_MEMBER_SELF) ? "member-self"
+					     : (rt->flags & ND_ROUTE_MEMBER_ANY)  ? "member-any"
+										  : "admin";
+			printf("{\"face\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"access\":\"%s\"}\n",
+			       faces[f]->name, rt->method, rt->pattern, access);
+		}
+	}
 }
 
 static int die(const char *msg)
@@ -100,6 +120,10 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 {
 	int i = 1;
 	cli->cmd = "serve";
+	if (argc == 2 && strcmp(argv[1], "routes") == 0) {
+		print_routes();
+		exit(0);
+	}
 	if (i < argc && strcmp(argv[i], "key") == 0) {
 		if (i + 1 >= argc || strcmp(argv[i + 1], "create") != 0)
 			return usage_error("unknown key command \"%s\"", i + 1 < argc ? argv[i + 1] : "");
