@@ -5,6 +5,7 @@
 #   make check    build, run every test, then run them again under ASan + UBSan
 #   make valgrind the end-to-end suites with every notifd under valgrind: zero
 #                 errors and zero definitely lost blocks, or the test fails
+#   make fuzz     the fuzz harnesses under libFuzzer, FUZZ_SECONDS each (default 60)
 #   make deps     install missing Debian packages (as root) or print the apt-get line
 #   make bench    hot paths against ceilings measured in the same run (QUICK=1: a
 #                 one-minute subset; see bench/README.md)
@@ -21,7 +22,7 @@ PKGS     := meson ninja-build pkg-config gcc libc6-dev \
             libicu-dev libpq-dev \
             libcmocka-dev python3 curl postgresql-client
 
-.PHONY: all deps build asan run check valgrind unit e2e bench clean
+.PHONY: all deps build asan run check valgrind fuzz unit e2e bench clean
 
 all: build
 
@@ -50,6 +51,10 @@ check: build asan
 valgrind: build
 	@scripts/deps.sh valgrind
 	@scripts/valgrind.sh $(BUILD)
+
+fuzz: deps
+	@scripts/deps.sh clang
+	@scripts/fuzz.sh
 
 unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs

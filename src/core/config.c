@@ -231,8 +231,15 @@ enum nd_err nd_config_load_file(struct nd_config *c, const char *path, struct nd
 	size_t cap = 0;
 	unsigned lineno = 0;
 	enum nd_err e = ND_OK;
-	while (!e && getline(&line, &cap, f) >= 0) {
+	ssize_t len;
+	while (!e && (len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		/* A NUL would silently cut the line (a key short of its end). */
+		if (memchr(line, '\0', (size_t)len)) {
+			e = nd_fail(err, ND_ERR_INVALID_PARAM, "config", "%s:%u: a NUL byte in the line",
+				    path, lineno);
+			break;
+		}
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';

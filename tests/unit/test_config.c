@@ -399,6 +399,26 @@ static void test_load_env(void **state)
 	nd_config_release(&c);
 }
 
+/* A NUL byte in a line is refused: it would cut a value short unseen. */
+static void test_load_file_nul(void **state)
+{
+	(void)state;
+	char path[256];
+	snprintf(path, sizeof path, "%s/nul.conf", tmpdir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	static const char text[] = "threads = 2\nadmin_key = Xq93kfJ1pz\0R0vb7T\n";
+	assert_int_equal(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+	fclose(f);
+	struct nd_config c;
+	nd_config_init(&c);
+	struct nd_error err = {0};
+	assert_int_equal(nd_config_load_file(&c, path, &err), ND_ERR_INVALID_PARAM);
+	assert_non_null(strstr(err.detail, ":2: a NUL byte"));
+	assert_null(c.admin_key);
+	nd_config_release(&c);
+}
+
 /* --admin-key-file: the first line is the key; a file every user may read,
  * a missing one, an empty one or an over-long key is refused. */
 static void test_admin_key_file(void **state)
@@ -491,6 +511,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_load_file_empty, test_setup),
 	    cmocka_unit_test_setup(test_load_file_errors, test_setup),
 	    cmocka_unit_test_setup(test_load_env, test_setup),
+	    cmocka_unit_test_setup(test_load_file_nul, test_setup),
 	    cmocka_unit_test_setup(test_admin_key_file, test_setup),
 	    cmocka_unit_test_setup(test_flag_name, test_setup),
 	};
