@@ -9,6 +9,7 @@
 
 #include "core/ids.h"
 #include "http/internal.h"
+#include "util/buf.h"
 #include "util/mem.h"
 
 const char *nd_req_param(const struct nd_req *r, const char *name)
@@ -47,7 +48,13 @@ const char *nd_req_query(struct nd_req *r, const char *name, bool *bad)
 	if (!raw)
 		return NULL;
 	char *out = nd_xmalloc(n + 1);
-	if (nd_pct_decode(raw, n, out, true) < 0) {
+	long len = nd_pct_decode(raw, n, out, true);
+	/* Text reaches the store and the answers only as valid UTF-8 (a
+	 * PostgreSQL database refuses anything else outright). */
+	for (long i = 0, step; len >= 0 && i < len; i += step)
+		if ((step = (long)nd_utf8_seq((const unsigned char *)out + i, (size_t)(len - i))) == 0)
+			len = -1;
+	if (len < 0) {
 		free(out);
 		*bad = true;
 		return NULL;

@@ -129,7 +129,8 @@ void nd_server_stop(struct nd_server *s, unsigned grace_ms);
  * for a name the route's pattern has. */
 const char *nd_req_param(const struct nd_req *r, const char *name);
 /* Decoded query parameter, or NULL when absent. Sets @bad when present but
- * not decodable. The result lives as long as the request. */
+ * not decodable, or not valid UTF-8 once decoded. The result lives as long
+ * as the request. */
 const char *nd_req_query(struct nd_req *r, const char *name, bool *bad);
 /* Answer with a JSON body already written into r->out. */
 enum nd_err nd_reply_json(struct nd_req *r, unsigned status);

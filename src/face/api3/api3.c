@@ -435,8 +435,8 @@ static enum nd_err text_filter(struct nd_req *r, const char *name, bool is_id, c
 		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, name,
 			       "%s must be 1..%d visible ASCII characters", name, ND_ID_MAX);
 	if (!is_id && (broken || (*out && (!**out || strlen(*out) > ND_ID_MAX))))
-		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, name, "%s must be 1..%d bytes", name,
-			       ND_ID_MAX);
+		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, name, "%s must be 1..%d bytes of UTF-8",
+			       name, ND_ID_MAX);
 	return ND_OK;
 }
 
