@@ -200,6 +200,25 @@ def run_cli(args, env=None, timeout=10.0, binary=None):
     )
 
 
+def keyed_routes():
+    """Every route of every face that needs a key, from `notifd routes`:
+    dicts of face, method, path and access (admin, member-self, member-any)."""
+    cp = run_cli(["routes"])
+    if cp.returncode != 0:
+        raise AssertionError("notifd routes failed: %s" % cp.stderr)
+    routes = [json.loads(line) for line in cp.stdout.splitlines()]
+    return [r for r in routes if r["access"] != "public"]
+
+
+def tenant_export(db, tenant):
+    """@tenant's data as `notifd export` writes it, without the line that
+    says when (so two exports of the same data are equal)."""
+    cp = run_cli(["export", "--db", db, "--tenant", tenant])
+    if cp.returncode != 0:
+        raise AssertionError("export failed: %s" % cp.stderr)
+    return cp.stdout.split("\n", 1)[1]
+
+
 Response = collections.namedtuple("Response", "status headers body")
 
 

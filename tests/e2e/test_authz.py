@@ -20,7 +20,7 @@ import re
 import subprocess
 
 import harness
-from harness import DaemonTestCase, enc, main, run_cli
+from harness import DaemonTestCase, enc, main
 
 # The kind of object a path placeholder names, from the literal segment
 # before it.
@@ -43,13 +43,6 @@ BODIES = {
 MISSING = {"target": "no-such-target", "segment": "987654", "campaign": "no-such-campaign",
            "notification": "987654", "key": "0123456789abcdef",
            "delivery": "00000000-0000-7000-8000-000000000000"}
-
-
-def routes():
-    cp = run_cli(["routes"])
-    if cp.returncode != 0:
-        raise AssertionError("notifd routes failed: %s" % cp.stderr)
-    return [json.loads(line) for line in cp.stdout.splitlines()]
 
 
 def placeholders(path):
@@ -118,7 +111,7 @@ class TestMatrix(DaemonTestCase):
         revoked = harness.ok(d, "POST", "/v1/keys", {"role": "member", "target": "ma"}).body
         harness.ok(d, "DELETE", "/v1/keys/" + revoked["id"])
         cls.revoked = revoked["key"]
-        cls.routes = [r for r in routes() if r["access"] != "public"]
+        cls.routes = harness.keyed_routes()
 
     def setUp(self):
         self.before = self.export()
@@ -127,9 +120,7 @@ class TestMatrix(DaemonTestCase):
         self.assertEqual(self.export(), self.before, "the tenant's data changed")
 
     def export(self):
-        cp = run_cli(["export", "--db", self.daemon.db, "--tenant", "default"])
-        self.assertEqual(cp.returncode, 0, cp.stderr)
-        return cp.stdout.split("\n", 1)[1]  # the first line says when it was made
+        return harness.tenant_export(self.daemon.db, "default")
 
     def send(self, route, key, values=None, headers=None):
         values = values if values is not None else {

@@ -10,12 +10,11 @@
   - afterwards the schema is the same, the database passes its integrity
     check, and the data of a tenant nobody wrote to is unchanged."""
 
-import json
 import sqlite3
 import urllib.parse
 
 import harness
-from harness import BACKEND, DaemonTestCase, enc, main, run_cli
+from harness import BACKEND, DaemonTestCase, enc, main
 
 PAYLOADS = [
     "' OR '1'='1", "1; DROP TABLE deliveries; --", "\" OR 1=1 --",
@@ -55,12 +54,6 @@ PRIVILEGED = ["id", "tenant", "tenant_id", "role", "target", "created_at", "upda
               "deleted_at", "deliveries", "notification_key", "key", "hash", "admin", "guid"]
 
 
-def routes():
-    cp = run_cli(["routes"])
-    assert cp.returncode == 0, cp.stderr
-    return [json.loads(line) for line in cp.stdout.splitlines()]
-
-
 class TestInjection(DaemonTestCase):
     daemon_args = ("--auth-failures", "0")
 
@@ -71,12 +64,10 @@ class TestInjection(DaemonTestCase):
         harness.ok(d, "PUT", "/v1/targets/kept", {"name": "kept"})
         harness.ok(d, "POST", "/v1/notifications", {"libelle": "kept", "targets": ["kept"]})
         cls.key = d.key_create("admin", tenant="injection")  # the tenant written to
-        cls.routes = [r for r in routes() if r["access"] != "public"]
+        cls.routes = harness.keyed_routes()
 
     def export_default(self):
-        cp = run_cli(["export", "--db", self.daemon.db, "--tenant", "default"])
-        self.assertEqual(cp.returncode, 0, cp.stderr)
-        return cp.stdout.split("\n", 1)[1]
+        return harness.tenant_export(self.daemon.db, "default")
 
     def schema(self):
         if BACKEND == "sqlite":
