@@ -6,6 +6,7 @@
 #   make valgrind the end-to-end suites with every notifd under valgrind: zero
 #                 errors and zero definitely lost blocks, or the test fails
 #   make fuzz     the fuzz harnesses under libFuzzer, FUZZ_SECONDS each (default 60)
+#   make coverage line and branch coverage of src/ by the whole suite, per backend
 #   make deps     install missing Debian packages (as root) or print the apt-get line
 #   make bench    hot paths against ceilings measured in the same run (QUICK=1: a
 #                 one-minute subset; see bench/README.md)
@@ -22,7 +23,7 @@ PKGS     := meson ninja-build pkg-config gcc libc6-dev \
             libicu-dev libpq-dev \
             libcmocka-dev python3 curl postgresql-client
 
-.PHONY: all deps build asan run check valgrind fuzz unit e2e bench clean
+.PHONY: all deps build asan run check valgrind fuzz coverage unit e2e bench clean
 
 all: build
 
@@ -55,6 +56,10 @@ valgrind: build
 fuzz: deps
 	@scripts/deps.sh clang
 	@scripts/fuzz.sh
+
+coverage: deps
+	@scripts/deps.sh gcovr
+	@scripts/coverage.sh
 
 unit: build
 	$(MESON) test -C $(BUILD) --suite unit --print-errorlogs

@@ -1,0 +1,35 @@
+#!/bin/sh
+# `make coverage`: builds notifd and its tests with gcov (build-cov/), runs
+# the whole suite once per backend (SQLite: everything but the PostgreSQL
+# leg; PostgreSQL: that leg, whose store and end-to-end suites run against
+# a throw-away server) and prints line and branch coverage of src/, per
+# file and in total, for each; the other backend's store is left out of a
+# leg's figures. Reports stay in build-cov/coverage-*.txt.
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=$here/build-cov
+if [ ! -f "$out/build.ninja" ]; then
+	meson setup "$out" "$here" --werror --buildtype=debug -Db_coverage=true
+fi
+meson compile -C "$out"
+status=0
+for leg in sqlite postgres; do
+	find "$out" -name '*.gcda' -delete
+	if [ "$leg" = sqlite ]; then
+		args="--no-suite pg" other=postgres
+	else
+		args="--suite pg" other=sqlite
+	fi
+	echo "== coverage: the $leg leg"
+	CHECK_ARGS="$args" "$here/scripts/check.sh" "$out" || status=1
+	for metric in line branch; do
+		flag=""
+		[ "$metric" = branch ] && flag="--branches"
+		gcovr -r "$here" --object-directory "$out" -f "$here/src/" \
+		  -e "$here/src/store/$other/" $flag \
+		  -o "$out/coverage-$leg-$metric.txt" --txt
+		echo "-- $leg leg, $metric coverage (build-cov/coverage-$leg-$metric.txt):"
+		tail -n 3 "$out/coverage-$leg-$metric.txt"
+	done
+done
+exit $status
