@@ -15,8 +15,9 @@
 #include "util/mem.h"
 
 /* A body over the cap is read and thrown away up to this many bytes, so the
- * client can read our 413 on a healthy connection; past it the connection
- * is answered and closed at once. */
+ * client can read our 413 on a healthy connection. A declared body past it
+ * is answered 413 before it is read; a chunked one that grows past it is
+ * cut off without an answer, since libmicrohttpd takes none mid-body. */
 #define DISCARD_MAX (16u << 20)
 
 /* The key from X-Key, else from "Authorization: Bearer K". */
