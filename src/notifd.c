@@ -401,6 +401,8 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 			warmup_stop(&w);
 		return die(err.detail);
 	}
+	/* From here on, requests never wait for stderr (util/log.h). */
+	nd_log_start();
 
 	struct nd_buf b = ND_BUF_INIT;
 	nd_log_begin(&b, "info");
@@ -423,6 +425,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	nd_server_stop(srv, SHUTDOWN_GRACE_MS);
 	if (warming)
 		warmup_stop(&w);
+	nd_log_stop();
 	nd_log("info", "stopped", "%s", "");
 	return w.failed ? 1 : 0;
 }

@@ -1,10 +1,15 @@
 /* log.c - JSON-lines logging on stderr. */
 #include "util/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "util/mem.h"
 #include "util/time.h"
 
 void nd_log_begin(struct nd_buf *b, const char *level)
@@ -15,11 +20,20 @@ void nd_log_begin(struct nd_buf *b, const char *level)
 	nd_buf_json_str(b, level);
 }
 
-void nd_log_emit(struct nd_buf *b)
+#define LOG_BUFFER (1u << 20)
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *buf; /* lines waiting for the writer */
+	size_t len;
+	unsigned long dropped;
+	bool running, stop, idle;
+	pthread_t writer;
+} lg = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void write_all(const char *p, size_t left)
 {
-	nd_buf_puts(b, "}\n");
-	const char *p = b->data;
-	size_t left = b->len;
 	while (left > 0) {
 		ssize_t n = write(STDERR_FILENO, p, left);
 		if (n <= 0)
@@ -27,7 +41,97 @@ void nd_log_emit(struct nd_buf *b)
 		p += n;
 		left -= (size_t)n;
 	}
+}
+
+void nd_log_emit(struct nd_buf *b)
+{
+	nd_buf_puts(b, "}\n");
+	pthread_mutex_lock(&lg.mu);
+	if (!lg.running) {
+		pthread_mutex_unlock(&lg.mu);
+		write_all(b->data, b->len);
+	} else {
+		if (lg.len + b->len <= LOG_BUFFER) {
+			memcpy(lg.buf + lg.len, b->data, b->len);
+			lg.len += b->len;
+			if (lg.idle) /* one wake per batch, not per line */
+				pthread_cond_signal(&lg.cv);
+		} else {
+			lg.dropped++;
+		}
+		pthread_mutex_unlock(&lg.mu);
+	}
 	nd_buf_release(b);
+}
+
+static void *writer_run(void *arg)
+{
+	char *out = nd_xmalloc(LOG_BUFFER);
+	pthread_mutex_lock(&lg.mu);
+	for (;;) {
+		while (!lg.len && !lg.dropped && !lg.stop) {
+			lg.idle = true;
+			pthread_cond_wait(&lg.cv, &lg.mu);
+			lg.idle = false;
+		}
+		if (!lg.len && !lg.dropped)
+			break; /* stopping, and nothing is left */
+		size_t n = lg.len;
+		unsigned long dropped = lg.dropped;
+		memcpy(out, lg.buf, n);
+		lg.len = 0;
+		lg.dropped = 0;
+		pthread_mutex_unlock(&lg.mu);
+		write_all(out, n);
+		if (dropped) {
+			char line[160];
+			struct nd_buf b = ND_BUF_INIT;
+			snprintf(line, sizeof line, "%lu log records dropped: standard error did not "
+						    "keep up", dropped);
+			nd_log_begin(&b, "warn");
+			nd_buf_puts(&b, ",\"event\":\"log\",\"msg\":");
+			nd_buf_json_str(&b, line);
+			nd_buf_puts(&b, "}\n");
+			write_all(b.data, b.len);
+			nd_buf_release(&b);
+		}
+		pthread_mutex_lock(&lg.mu);
+	}
+	pthread_mutex_unlock(&lg.mu);
+	free(out);
+	return NULL;
+}
+
+void nd_log_start(void)
+{
+	pthread_mutex_lock(&lg.mu);
+	if (!lg.running) {
+		lg.buf = nd_xmalloc(LOG_BUFFER);
+		lg.stop = false;
+		lg.running = pthread_create(&lg.writer, NULL, writer_run, NULL) == 0;
+		if (!lg.running) {
+			free(lg.buf);
+			lg.buf = NULL;
+		}
+	}
+	pthread_mutex_unlock(&lg.mu);
+}
+
+void nd_log_stop(void)
+{
+	pthread_mutex_lock(&lg.mu);
+	bool running = lg.running;
+	lg.stop = true;
+	pthread_cond_signal(&lg.cv);
+	pthread_mutex_unlock(&lg.mu);
+	if (!running)
+		return;
+	pthread_join(lg.writer, NULL);
+	pthread_mutex_lock(&lg.mu);
+	lg.running = false;
+	free(lg.buf);
+	lg.buf = NULL;
+	pthread_mutex_unlock(&lg.mu);
 }
 
 void nd_log(const char *level, const char *event, const char *fmt, ...)

@@ -5,11 +5,14 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
 import tempfile
 import time
 import unittest
 
+import harness
 from harness import (INSTRUMENTED, PROBLEM_PREFIX, SCALE, WRAP, Daemon, DaemonTestCase, main,
                      notifd_bin, ok, sqlite_only)
 
@@ -85,7 +88,7 @@ class TestFullDisk(unittest.TestCase):
                 self.assertEqual(d.request("GET", "/v1/targets/kept").status, 200)
                 self.assertEqual(d.request("GET", "/v1/targets/t%d" % (i - 1)).status, 200)
                 self.assertEqual(d.request("PUT", "/v1/targets/t%d" % i, body).status, 507)
-                self.assertTrue(any("is full" in line for line in d.log_lines()))
+                self.assertTrue(d.wait_log(lambda rec: "is full" in rec.get("msg", "")))
 
                 os.remove("/proc/%d/root%s/filler" % (d.proc.pid, data))
                 ok(d, "PUT", "/v1/targets/t%d" % i, body)
@@ -126,6 +129,44 @@ class TestAuthThrottle(DaemonTestCase):
         other = self.other_address()
         self.assertEqual(self.req("GET", "/v1/keys", key="wrong", conn=other).status, 401)
         self.assertEqual(self.req("GET", "/v1/keys", conn=other).status, 200)
+
+
+class TestStuckLogReader(unittest.TestCase):
+    """Nobody reads notifd's stderr (a stalled journal, a full pipe): requests
+    go on all the same, the access-log records that do not fit are dropped
+    and counted, and the count is logged once stderr is read again."""
+
+    def test_requests_never_wait_for_stderr(self):
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            key = harness.random_key("e2e_admin_")
+            p = subprocess.Popen(WRAP + [notifd_bin(), "--listen", "127.0.0.1:0", "--db",
+                                         harness.new_db(tmp), "--admin-key", key,
+                                         "--threads", "1"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 env=harness.clean_env())
+            try:
+                port = None
+                while port is None:  # up to the listening record, then read no more
+                    line = p.stderr.readline()
+                    self.assertTrue(line, "notifd exited")
+                    m = re.search(rb'"event":"listening","addr":"[^"]*:(\d+)"', line)
+                    port = int(m.group(1)) if m else None
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30 * SCALE)
+                # ~190 bytes of access log each: 12,000 are twice what the
+                # 64 KiB pipe and notifd's 1 MiB log buffer hold together
+                for i in range(12000):
+                    conn.request("GET", "/healthz", headers={"X-Request-Id": "stuck-%d" % i})
+                    self.assertEqual(conn.getresponse().read(), b'{"status":"ok"}')
+                conn.close()
+                p.send_signal(signal.SIGTERM)
+                rest = p.stderr.read()
+                self.assertEqual(p.wait(60 * SCALE), 0)
+                self.assertIsNotNone(re.search(rb"\d+ log records dropped: standard error did not",
+                                               rest), rest[-300:])
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
 
 
 def server_unread(sock, server_port):
