@@ -23,6 +23,7 @@
 #include "http/internal.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define BODY_GRACE_MS 10000 /* before a body's rate counts */
 #define REPORT_MS 10000     /* at most one log line of counts per this */
@@ -51,13 +52,6 @@ struct nd_conns {
 	unsigned refused_total, refused_addr, cut_head, cut_body;
 	int64_t reported_ms;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool nd_http_addr16(const struct sockaddr *sa, unsigned char out[16])
 {
@@ -141,11 +135,11 @@ static void *reaper_run(void *arg)
 		pthread_cond_timedwait(&c->cv, &c->mu, &until);
 		if (c->stop)
 			break;
-		int64_t now = mono_ms();
+		int64_t now = nd_time_mono_ms();
 		reap(c, now);
 		report(c, now, false);
 	}
-	report(c, mono_ms(), true);
+	report(c, nd_time_mono_ms(), true);
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
 }
@@ -154,7 +148,7 @@ struct nd_conns *nd_conns_new(const struct nd_conns_opts *o)
 {
 	struct nd_conns *c = nd_xcalloc(1, sizeof *c);
 	c->o = *o;
-	c->reported_ms = mono_ms();
+	c->reported_ms = nd_time_mono_ms();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
 	if (pthread_create(&c->reaper, NULL, reaper_run, c) != 0) {
@@ -231,7 +225,7 @@ struct nd_conn *nd_conns_admit(struct nd_conns *c, int fd, const struct sockaddr
 		k = nd_xcalloc(1, sizeof *k);
 		k->fd = fd;
 		memcpy(k->addr, a, 16);
-		k->admitted_ms = mono_ms();
+		k->admitted_ms = nd_time_mono_ms();
 		k->next = c->head;
 		if (c->head)
 			c->head->prev = k;
@@ -271,7 +265,7 @@ struct nd_conn *nd_conns_started(struct nd_conns *c, int fd)
 		k = k->next;
 	if (k) {
 		k->started = true;
-		atomic_store_explicit(&k->ready_ms, mono_ms(), memory_order_relaxed);
+		atomic_store_explicit(&k->ready_ms, nd_time_mono_ms(), memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return k;
@@ -289,7 +283,7 @@ void nd_conn_head_done(struct nd_conn *k, bool body)
 		return;
 	atomic_store_explicit(&k->ready_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&k->body_bytes, 0, memory_order_relaxed);
-	atomic_store_explicit(&k->body_ms, body ? mono_ms() : 0, memory_order_relaxed);
+	atomic_store_explicit(&k->body_ms, body ? nd_time_mono_ms() : 0, memory_order_relaxed);
 }
 
 void nd_conn_body_bytes(struct nd_conn *k, uint64_t n)
@@ -303,5 +297,5 @@ void nd_conn_request_done(struct nd_conn *k)
 	if (!k)
 		return;
 	atomic_store_explicit(&k->body_ms, 0, memory_order_relaxed);
-	atomic_store_explicit(&k->ready_ms, mono_ms(), memory_order_relaxed);
+	atomic_store_explicit(&k->ready_ms, nd_time_mono_ms(), memory_order_relaxed);
 }

@@ -257,13 +257,13 @@ static void start_request(struct nd_req *r, struct MHD_Connection *conn, const c
 		nd_request_id_new(r->request_id);
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (cl && strtoull(cl, NULL, 10) > r->srv->max_body) {
+	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+	if (declared > r->srv->max_body) {
 		r->too_large = true;
-		r->discarded = strtoull(cl, NULL, 10) > DISCARD_MAX ? DISCARD_MAX : 0;
+		r->discarded = declared > DISCARD_MAX ? DISCARD_MAX : 0;
 	}
-	r->has_body = (cl && strtoull(cl, NULL, 10) > 0) ||
-		      MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						  MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	r->has_body = declared > 0 || MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								   MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 /* Takes @n more body bytes into the request, within the server's budget

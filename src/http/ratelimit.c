@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/keys.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define SLOTS 8192
 
@@ -32,13 +32,6 @@ struct nd_ratelimit {
 	pthread_mutex_t mu;
 	struct bucket slots[SLOTS];
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct nd_ratelimit *nd_ratelimit_new(unsigned per_minute, unsigned burst)
 {
@@ -75,7 +68,7 @@ bool nd_ratelimit_take(struct nd_ratelimit *rl, const char *key_id, unsigned *re
 	uint64_t v;
 	memcpy(&v, h, sizeof v);
 	struct bucket *b = &rl->slots[v % SLOTS];
-	int64_t now = mono_ms();
+	int64_t now = nd_time_mono_ms();
 	bool ok;
 	pthread_mutex_lock(&rl->mu);
 	if (strcmp(b->key_id, key_id) != 0) {

@@ -12,10 +12,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "http/internal.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define SLOTS 4096
 #define WINDOW_S 60
@@ -35,9 +35,7 @@ struct nd_throttle {
 
 static int64_t now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec + 1; /* never 0, which marks a free slot */
+	return nd_time_mono_ms() / 1000 + 1; /* never 0, which marks a free slot */
 }
 
 static struct slot *slot_of(struct nd_throttle *t, const unsigned char addr[16])

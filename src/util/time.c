@@ -12,6 +12,13 @@ int64_t nd_time_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t nd_time_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Howard Hinnant's public-domain civil calendar algorithms. */
 int64_t nd_days_from_civil(int64_t y, unsigned m, unsigned d)
 {

@@ -25,6 +25,9 @@ int64_t nd_floor_div(int64_t a, int64_t b);
 #define ND_TIME_BUFSZ 32
 
 int64_t nd_time_now_ms(void);
+/* Monotonic milliseconds (an arbitrary origin): for durations and deadlines,
+ * which the wall clock's steps must not move. */
+int64_t nd_time_mono_ms(void);
 
 /* Formats @ms as RFC 3339 UTC: "2019-08-24T14:15:22Z", with ".mmm" only when
  * the milliseconds are not zero. A value outside ND_TIME_MIN..ND_TIME_MAX
