@@ -3,6 +3,7 @@
 #   make          build build/notifd
 #   make run      build, seed the demo tenant, serve on 127.0.0.1:8080
 #   make check    build, run every test, then run them again under ASan + UBSan
+#                 (that build also injects failures: tests/e2e/test_faults.py)
 #   make valgrind the end-to-end suites with every notifd under valgrind: zero
 #                 errors and zero definitely lost blocks, or the test fails
 #   make fuzz     the fuzz harnesses under libFuzzer, FUZZ_SECONDS each (default 60)
@@ -35,7 +36,7 @@ $(BUILD)/build.ninja:
 
 $(ASAN)/build.ninja:
 	$(MESON) setup $(ASAN) --werror --buildtype=debug \
-	  -Db_sanitize=address,undefined -Db_lundef=false
+	  -Db_sanitize=address,undefined -Db_lundef=false -Dfault_injection=true
 
 build: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD)

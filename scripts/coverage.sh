@@ -4,12 +4,17 @@
 # leg; PostgreSQL: that leg, whose store and end-to-end suites run against
 # a throw-away server) and prints line and branch coverage of src/, per
 # file and in total, for each; the other backend's store is left out of a
-# leg's figures. Reports stay in build-cov/coverage-*.txt.
+# leg's figures. The build injects failures on demand (src/util/fault.h),
+# so tests/e2e/test_faults.py runs too. Reports stay in
+# build-cov/coverage-*.txt.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/build-cov
 if [ ! -f "$out/build.ninja" ]; then
-	meson setup "$out" "$here" --werror --buildtype=debug -Db_coverage=true
+	meson setup "$out" "$here" --werror --buildtype=debug -Db_coverage=true \
+	  -Dfault_injection=true
+else
+	meson setup --reconfigure "$out" -Dfault_injection=true >/dev/null
 fi
 meson compile -C "$out"
 status=0

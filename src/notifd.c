@@ -25,6 +25,7 @@
 #include "http/server.h"
 #include "store/store.h"
 #include "svc/svc.h"
+#include "util/fault.h"
 #include "util/log.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -414,6 +415,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	nd_buf_json_str(&b, db);
 	nd_buf_puts(&b, ",\"version\":\"" ND_VERSION "\"");
 	nd_log_emit(&b);
+	nd_fault_arm();
 	if (key_on_command_line)
 		nd_log("warn", "config",
 		       "--admin-key on the command line was visible to local users until it was "
@@ -437,6 +439,8 @@ int main(int argc, char **argv)
 	 * its own user may read it (SQLite gives the -wal and -shm files the
 	 * database file's mode). */
 	umask(077);
+	if (!nd_fault_setup())
+		return 2;
 	struct cli cli = {0};
 	int rc = parse_args(argc, argv, &cli);
 	if (rc)
@@ -471,6 +475,7 @@ int main(int argc, char **argv)
 		rc = die(err.detail);
 		goto out;
 	}
+	nd_fault_arm();
 	if (strcmp(cli.cmd, "key create") == 0) {
 		rc = cmd_key_create(&cli, c);
 	} else if (strcmp(cli.cmd, "export") == 0) {
@@ -486,6 +491,7 @@ int main(int argc, char **argv)
 				seeded ? "demo tenant seeded" : "demo tenant already there");
 	}
 out:
+	nd_fault_report();
 	nd_store_free(store);
 	nd_config_release(&cfg);
 	return rc;

@@ -26,6 +26,7 @@ import re
 import secrets
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -568,6 +569,48 @@ def populate(d, other_key):
     ok(d, "PUT", "/v1/targets/zoe", {"name": "Zoe"}, key=other_key)
     ok(d, "POST", "/v1/notifications", {"libelle": "other", "targets": ["zoe"]}, key=other_key)
     return member, gone["key"]
+
+
+def store_rows(d, sql, server=None):
+    """Rows of @sql run straight on d's database (read-only on SQLite; on
+    PostgreSQL through psql on @server, the shared one by default)."""
+    if BACKEND == "sqlite":
+        with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
+            return db.execute(sql).fetchall()
+    out = (server or pg()).psql(sql, dbname=pg_server.conninfo_dbname(d.db))
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def recount_mismatches(d, server=None):
+    """Stored delivery counters of d's database that differ from a recount
+    of its live deliveries."""
+    # the tenant's counter: a column of tenants on SQLite, a row of its
+    # own (tenant_counters) on PostgreSQL
+    tenant = ("SELECT t.id, t.deliveries FROM tenants t" if BACKEND == "sqlite"
+              else "SELECT t.tenant_id, t.deliveries FROM tenant_counters t")
+    checks = [
+        ("tenant", tenant.replace(" FROM", ", (SELECT count(*) FROM deliveries x WHERE"
+                                  " x.tenant_id = t.%s AND x.deleted_at IS NULL) FROM"
+                                  % ("id" if BACKEND == "sqlite" else "tenant_id"), 1)),
+        ("target", "SELECT t.tid, t.deliveries, (SELECT count(*) FROM deliveries x"
+         " WHERE x.tenant_id = t.tenant_id AND x.tid = t.tid AND x.deleted_at IS NULL)"
+         " FROM targets t"),
+        ("notification", "SELECT n.nkey, n.deliveries, (SELECT count(*) FROM deliveries x"
+         " WHERE x.tenant_id = n.tenant_id AND x.nkey = n.nkey AND x.deleted_at IS NULL)"
+         " FROM notifications n"),
+    ]
+    bad = []
+    for what, sql in checks:
+        for row in store_rows(d, sql, server):
+            if int(row[1]) != int(row[2]):
+                bad.append((what, row))
+    return bad
+
+
+def assert_integrity(testcase, d):
+    """SQLite: d's database file passes integrity_check (d stopped or not)."""
+    if BACKEND == "sqlite":
+        testcase.assertEqual(store_rows(d, "PRAGMA integrity_check"), [("ok",)])
 
 
 class DaemonTestCase(unittest.TestCase):

@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import random
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -149,43 +148,13 @@ class CrashCase(unittest.TestCase):
         self.assertEqual(self.recount_mismatches(d), [], label)
 
     def recount_mismatches(self, d):
-        """Stored counters that differ from a recount of live deliveries."""
-        # the tenant's counter: a column of tenants on SQLite, a row of its
-        # own (tenant_counters) on PostgreSQL
-        tenant = ("SELECT t.id, t.deliveries FROM tenants t" if BACKEND == "sqlite"
-                  else "SELECT t.tenant_id, t.deliveries FROM tenant_counters t")
-        checks = [
-            ("tenant", tenant.replace(" FROM", ", (SELECT count(*) FROM deliveries x WHERE"
-                                      " x.tenant_id = t.%s AND x.deleted_at IS NULL) FROM"
-                                      % ("id" if BACKEND == "sqlite" else "tenant_id"), 1)),
-            ("target", "SELECT t.tid, t.deliveries, (SELECT count(*) FROM deliveries x"
-             " WHERE x.tenant_id = t.tenant_id AND x.tid = t.tid AND x.deleted_at IS NULL)"
-             " FROM targets t"),
-            ("notification", "SELECT n.nkey, n.deliveries, (SELECT count(*) FROM deliveries x"
-             " WHERE x.tenant_id = n.tenant_id AND x.nkey = n.nkey AND x.deleted_at IS NULL)"
-             " FROM notifications n"),
-        ]
-        bad = []
-        for what, sql in checks:
-            for row in self.rows(d, sql):
-                if int(row[1]) != int(row[2]):
-                    bad.append((what, row))
-        return bad
-
-    def rows(self, d, sql):
-        if BACKEND == "sqlite":
-            with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
-                return db.execute(sql).fetchall()
-        out = self.server().psql(sql, dbname=harness.pg_server.conninfo_dbname(d.db))
-        return [line.split("|") for line in out.splitlines() if line]
+        return harness.recount_mismatches(d, self.server())
 
     def server(self):
         return harness.pg()
 
     def integrity(self, d):
-        if BACKEND == "sqlite":
-            with sqlite3.connect("file:%s?mode=ro" % d.db, uri=True) as db:
-                self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+        harness.assert_integrity(self, d)
 
 
 class TestKillNotifd(CrashCase):

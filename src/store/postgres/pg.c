@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -272,7 +274,12 @@ static bool state_is(const char *state, const char *want)
 
 enum nd_err pg_fail(struct pg_conn *c, PGresult *r, const char *what, struct nd_error *err)
 {
-	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	/* The SQLSTATE copied out: PQclear() below frees the result. */
+	const char *field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	char code[6];
+	if (field)
+		nd_copy_str(code, sizeof code, field);
+	const char *state = field ? code : NULL;
 	char why[512];
 	one_line(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r)
 					       : (c->pg ? PQerrorMessage(c->pg) : "no connection"),
@@ -317,6 +324,26 @@ enum nd_err pg_internal(struct nd_error *err, const char *fmt, ...)
 
 /* --- statements --- */
 
+/* Fault injection (util/fault.h): the connection cut before a statement
+ * is sent, or the statement answered by a real server error in its place
+ * (which, inside a transaction, aborts it as any failed statement does). */
+static const char injected_error[] =
+    "DO $$BEGIN RAISE EXCEPTION 'fault injected' USING ERRCODE = 'XX000'; END$$";
+
+static void maybe_disconnect(struct pg_conn *c)
+{
+	if (nd_fault(ND_FAULT_DISCONNECT))
+		shutdown(PQsocket(c->pg), SHUT_RDWR);
+}
+
+static PGresult *prepare(struct pg_conn *c, const char *name, const char *sql, int n,
+			 const Oid *types)
+{
+	if (nd_fault(ND_FAULT_PREPARE))
+		return PQexec(c->pg, injected_error);
+	return PQprepare(c->pg, name, sql, n, types);
+}
+
 /* The name of @sql prepared on @c, preparing it the first time. */
 static const char *stmt_name(struct pg_conn *c, const char *sql, char name[16],
 			     struct nd_error *err)
@@ -332,7 +359,7 @@ static const char *stmt_name(struct pg_conn *c, const char *sql, char name[16],
 			continue;
 		unsigned id = ++c->nstmts;
 		snprintf(name, 16, "nd%u", id);
-		PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
+		PGresult *r = prepare(c, name, sql, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			pg_fail(c, r, "prepare", err);
 			return NULL;
@@ -379,7 +406,7 @@ static const char *dyn_name(struct pg_conn *c, const char *sql, const Oid *types
 	}
 	unsigned id = ++c->nstmts;
 	snprintf(name, 16, "nd%u", id);
-	PGresult *r = PQprepare(c->pg, name, sql, n, types);
+	PGresult *r = prepare(c, name, sql, n, types);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		pg_fail(c, r, "prepare", err);
 		return NULL;
@@ -400,6 +427,7 @@ static bool rerun(struct pg_conn *c, int attempt, struct nd_error *err)
 	return attempt == 0 && !c->pg && !c->in_tx && err->code == ND_ERR_BUSY;
 }
 
+
 PGresult *pg_query(struct pg_conn *c, const char *sql, const struct pg_params *p, const char *what,
 		   struct nd_error *err)
 {
@@ -410,8 +438,11 @@ PGresult *pg_query(struct pg_conn *c, const char *sql, const struct pg_params *p
 		if (pg_ready(c, err))
 			return NULL;
 		if (stmt_name(c, sql, name, err)) {
-			PGresult *r = PQexecPrepared(c->pg, name, p->n, p->values, p->lengths,
-						     p->formats, 0);
+			maybe_disconnect(c);
+			PGresult *r = nd_fault(ND_FAULT_QUERY)
+					  ? PQexec(c->pg, injected_error)
+					  : PQexecPrepared(c->pg, name, p->n, p->values, p->lengths,
+							   p->formats, 0);
 			ExecStatusType st = PQresultStatus(r);
 			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 				return r;
@@ -470,7 +501,10 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 		return err->code;
 	if (!(types ? dyn_name(c, sql, types, p->n, name, err) : stmt_name(c, sql, name, err)))
 		return err->code;
-	sent = PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
+	maybe_disconnect(c);
+	sent = nd_fault(ND_FAULT_QUERY)
+		   ? PQsendQuery(c->pg, injected_error)
+		   : PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
 	if (!sent)
 		return pg_fail(c, NULL, what, err);
 	if (!at_once)
@@ -532,6 +566,7 @@ enum nd_err pg_stream(struct pg_conn *c, const char *sql, const Oid *types,
 
 enum nd_err pg_simple(struct pg_conn *c, const char *sql, struct nd_error *err)
 {
+	maybe_disconnect(c);
 	PGresult *r = PQexec(c->pg, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return pg_fail(c, r, sql, err);

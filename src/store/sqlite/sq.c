@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "util/time.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -157,6 +158,9 @@ static enum nd_err op_conn(struct nd_store *base, struct nd_store_conn **out,
 static void configure(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+#ifdef ND_FAULT_INJECTION
+	sq_fault_install();
+#endif
 }
 
 enum nd_err nd_sqlite_open(const char *path, const struct nd_store_opts *opts,
@@ -213,6 +217,17 @@ static bool op_abandon_tx(struct nd_store_conn *base)
 	return true;
 }
 
+/* A statement kept for the connection's life; the failure fault injection
+ * asks for (util/fault.h) is SQLite's own when it cannot allocate. */
+static int prepare(struct sq_conn *c, const char *sql, sqlite3_stmt **out)
+{
+	if (nd_fault(ND_FAULT_PREPARE)) {
+		*out = NULL;
+		return SQLITE_NOMEM;
+	}
+	return sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+}
+
 sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err)
 {
 	size_t h = ((uintptr_t)sql >> 3) % SQ_STMT_CACHE;
@@ -222,8 +237,7 @@ sqlite3_stmt *sq_prep(struct sq_conn *c, const char *sql, struct nd_error *err)
 			return slot->stmt;
 		if (slot->sql)
 			continue;
-		int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt,
-					    NULL);
+		int rc = prepare(c, sql, &slot->stmt);
 		if (rc != SQLITE_OK) {
 			sq_fail(c, rc, "prepare", err);
 			slot->stmt = NULL;
@@ -259,7 +273,7 @@ sqlite3_stmt *sq_prep_shape(struct sq_conn *c, uint64_t shape, const char *sql,
 		if (c->dyn[i].used < lru->used)
 			lru = &c->dyn[i];
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	int rc = prepare(c, sql, &st);
 	if (rc != SQLITE_OK) {
 		sq_fail(c, rc, "prepare", err);
 		return NULL;

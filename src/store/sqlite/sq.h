@@ -69,6 +69,9 @@ const char *sq_migration_sql(int version);
  * unique or primary key already holds the value) or ND_ERR_INTERNAL, which
  * logs the engine's message; the client never sees it. */
 enum nd_err sq_fail(struct sq_conn *c, int rc, const char *what, struct nd_error *err);
+/* Fault injection's allocator and VFS (fault.c; util/fault.h), installed
+ * before SQLite initialises. */
+void sq_fault_install(void);
 
 /* The cached statement for @sql, reset and unbound; NULL (with @err set)
  * only when the SQL does not compile. */

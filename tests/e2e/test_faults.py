@@ -1,0 +1,337 @@
+"""Fault injection: failures on purpose where a healthy machine never fails.
+
+notifd built with -Dfault_injection=true (the sanitizer build of `make
+check`, and `make coverage`) fails, as NOTIFD_FAULT tells it, every N-th
+allocation of SQLite, write or sync of SQLite's files, PostgreSQL statement
+(answered by a real server error) or PostgreSQL connection (cut before a
+statement goes out); see src/util/fault.h. Each run sends one workload
+through every face (writes, events, listings in JSON and XML, deletes) while
+its kind of failure falls on a schedule of its own, and checks that:
+
+- every request is answered: as without failures, or with 500, 503 or 507,
+  or with the 404/409 that an earlier failed step explains; no answer names
+  SQL, SQLite, PostgreSQL or the injected error;
+- notifd never crashes, and exits 0 on SIGTERM (the sanitizers' leak check
+  runs then);
+- afterwards, started again without failures: the database passes
+  integrity_check (SQLite), the stored counters equal a recount, every
+  acknowledged notification and target is there, every acknowledged delete
+  is gone, and no failed creation left a notification behind (except where
+  the outcome is unknowable: a connection cut while COMMIT was under way).
+"""
+
+import http.client
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+import harness
+from harness import BACKEND, Daemon, main
+
+# (kind, every, first) per run. Calls of a kind are counted from the moment
+# notifd serves; the workload makes about 8,900 SQLite allocations, 300
+# SQLite writes and syncs, 80 SQLite preparations, 155 PostgreSQL
+# statements, 58 preparations and 210 chances to cut a connection (notifd
+# logs the count of a run on exit). A failure every
+# few requests, and one run for each offset within that period, moves the
+# failures across every call of every request; one denser run per kind
+# piles them up.
+SCHEDULES = {
+    "sqlite": [("alloc", 409, f) for f in range(1, 409, 14)] + [("alloc", 97, 5)]
+    + [("io", 17, f) for f in range(1, 18)] + [("io", 5, 3)]
+    + [("prepare", 20, f) for f in range(1, 21)],
+    "postgres": [("query", 11, f) for f in range(1, 12)] + [("query", 3, 2)]
+    + [("disconnect", 13, f) for f in range(1, 14)] + [("disconnect", 4, 1)]
+    + [("prepare", 15, f) for f in range(1, 16)],
+}
+
+# What no answer may contain, failures or not.
+LEAKS = (b"sqlite", b"SQLITE", b"SELECT", b"INSERT", b"UPDATE ", b"postgres", b"PostgreSQL",
+         b"libpq", b"fault injected", b"XX000")
+
+FAILED = (500, 503, 507)
+
+
+class Run:
+    """One pass of the workload; what was acknowledged, refused and failed."""
+
+    def __init__(self, d):
+        self.d = d
+        self.answers = []           # (method, path, status, wanted statuses, body)
+        self.notifications = {}     # acknowledged: key -> libelle
+        self.failed_creations = 0   # POST /v1/notifications answered 5xx
+        self.targets = set()        # acknowledged PUT /v1/targets/{id}
+        self.deleted = set()        # API3 GUIDs whose DELETE was acknowledged
+        self.lost = False           # a request got no answer at all
+
+    def call(self, method, path, body=None, key=harness.ADMIN, want=(200, 201, 204)):
+        try:
+            r = self.d.request(method, path, body, key=key)
+        except (OSError, http.client.HTTPException) as e:
+            self.lost = True
+            raise AssertionError("%s %s: no answer (%s)" % (method, path, e))
+        self.answers.append((method, path, r.status, want, r.body))
+        raw = r.body if isinstance(r.body, bytes) else json.dumps(r.body).encode()
+        for leak in LEAKS:
+            if leak in raw:
+                raise AssertionError("%s %s -> %d names %r: %r"
+                                     % (method, path, r.status, leak, raw[:300]))
+        return r
+
+    def good(self, r):
+        return 200 <= r.status < 300
+
+
+def workload(run):
+    """Every face once: the tenant, targets, segments, a campaign,
+    notifications to targets and segments, events, a member key, listings
+    and deletes. Later steps use what earlier ones made, or a stand-in when
+    they failed (then a 404 is the right answer)."""
+    c = run.call
+    c("PATCH", "/v1/tenant", {"time_zone": "Europe/Paris"})
+    for t, body in (("alice", {"name": "Alice", "attributes": {"plan": "pro"}}),
+                    ("bob", {"name": "Bob"}), ("carol", {}), ("dave", {"email": "d@x.org"})):
+        if run.good(c("PUT", "/v1/targets/" + t, body)):
+            run.targets.add(t)
+    seg = c("POST", "/v1/segments", {"name": "early"})
+    seg = seg.body["id"] if run.good(seg) else 999999
+    other = c("POST", "/v1/segments", {"name": "other"})
+    other = other.body["id"] if run.good(other) else 999998
+    c("PUT", "/v1/segments/%d/members/alice" % seg)
+    c("PUT", "/v1/segments/%d/members/carol" % other)
+    c("POST", "/targets/dave/segments/%d" % seg, want=(200, 201, 204))
+    c("PUT", "/v1/campaigns/spring", {"name": "Spring"})
+    keys = []
+    for i, body in enumerate((
+            {"targets": ["alice", "bob", "carol"], "campaign_id": "spring", "type": "welcome",
+             "body": "Hello", "url": "/w", "date_started": "2026-03-01T10:00:00Z"},
+            {"segments": [seg, other], "date_started": "2026-03-02T10:00:00Z"},
+            {"targets": ["bob", "alice", "erin"], "type": "alert",
+             "date_started": "2026-03-03T10:00:00Z"},
+            {"targets": ["alice"], "campaign_id": "spring"})):
+        body["libelle"] = "n%d" % i
+        r = c("POST", "/v1/notifications", body, want=(201,))
+        if run.good(r):
+            keys.append(r.body["notification_key"])
+            run.notifications[r.body["notification_key"]] = body["libelle"]
+        elif r.status in FAILED:
+            run.failed_creations += 1
+    k0 = keys[0] if keys else 999999
+    for target, kind in (("alice", "impression"), ("alice", "read"), ("bob", "complete"),
+                         ("carol", "dismiss"), ("alice", "activation")):
+        c("POST", "/v1/targets/%s/events" % target,
+          {"notification_key": k0, "type": kind, "at": "2026-03-04T00:00:00Z"})
+    member = c("POST", "/v1/keys", {"role": "member", "target": "alice"})
+    member = member.body["key"] if run.good(member) else None
+    for path in ("/v1/targets/alice", "/v1/segments", "/v1/segments/%d" % seg,
+                 "/v1/campaigns/spring", "/v1/notifications/%d" % k0, "/v1/tenant", "/v1/keys",
+                 "/v1/targets/alice/notifications?limit=2",
+                 "/targets/alice/notifications?sort=desc",
+                 "/targets/alice/notifications?start=2026-03-01&end=2026-03-05",
+                 "/targets/alice/segments",
+                 "/api3/notification?member_id=alice&page_size=2",
+                 "/api3/notification?order=title%20DESC&with=member",
+                 "/api3/notification?campaign_id=spring&format=xml",
+                 "/api3/notification?date_started=03/02/2026",
+                 "/api3/notification?page=2&page_size=2&order=date_completed%20ASC"):
+        c("GET", path)
+    if member:
+        c("GET", "/v1/targets/alice/notifications", key=member)
+        c("GET", "/targets/alice/notifications", key=member)
+    listing = c("GET", "/api3/notification?member_id=bob")
+    if run.good(listing):
+        for item in listing.body["notification_list"][:2]:
+            c("GET", "/api3/notification/" + item["id"])
+            if run.good(c("DELETE", "/api3/notification/" + item["id"])):
+                run.deleted.add(item["id"])
+    c("DELETE", "/v1/segments/%d/members/alice" % seg)
+    c("DELETE", "/targets/dave/segments/%d" % seg)
+    c("DELETE", "/v1/segments/%d" % other)
+    if run.good(c("DELETE", "/v1/targets/carol")):
+        run.targets.discard("carol")
+    keys_now = c("GET", "/v1/keys")
+    if run.good(keys_now):
+        for k in keys_now.body.get("keys", []):
+            if k.get("role") == "member":
+                c("DELETE", "/v1/keys/" + k["id"])
+
+
+class TestFaults(unittest.TestCase):
+    maxDiff = 4000
+
+    def test_binary_injects(self):
+        """The binary under test has fault injection (a malformed schedule
+        is refused), so the runs below cannot pass by injecting nothing."""
+        cp = harness.run_cli(["--version"], env=harness.clean_env({"NOTIFD_FAULT": "alloc:x"}))
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        self.assertIn("NOTIFD_FAULT must be KIND:EVERY[:FIRST]", cp.stderr)
+
+    def baseline(self):
+        """The workload's answers without failures."""
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
+            d = Daemon(tmp)
+            try:
+                d.start()
+                run = Run(d)
+                workload(run)
+                self.assertEqual(d.stop(), 0)
+            finally:
+                d.cleanup()
+        bad = [a for a in run.answers if a[2] not in a[3]]
+        self.assertEqual(bad, [], "the workload fails without faults")
+        return [a[2] for a in run.answers]
+
+    def test_schedules(self):
+        base = self.baseline()
+        injected = failed = 0
+        for kind, every, first in SCHEDULES[BACKEND]:
+            label = "%s:%d:%d" % (kind, every, first)
+            with self.subTest(schedule=label):
+                n, f = self.one_run(label, base)
+                injected += n
+                failed += f
+        sys.stderr.write("%d runs: %d failures injected, %d requests failed by them\n"
+                                 % (len(SCHEDULES[BACKEND]), injected, failed))
+
+    def one_run(self, label, base):
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
+            d = Daemon(tmp, env={"NOTIFD_FAULT": label})
+            try:
+                d.start()
+                run = Run(d)
+                workload(run)
+                injected = sum("fault injected" in line for line in d.logs)
+                self.assertGreater(injected, 0, "%s: no failure was injected" % label)
+                self.assertTrue(d.running(), "%s: notifd died" % label)
+                self.assertEqual(d.stop(), 0, "%s: notifd did not exit cleanly" % label)
+                self.check_answers(label, run, base)
+                d.env.pop("NOTIFD_FAULT")
+                d.start()
+                self.check_store(label, d, run)
+                self.assertEqual(d.stop(), 0)
+            finally:
+                d.cleanup()
+        return injected, sum(a[2] in FAILED for a in run.answers)
+
+    def check_answers(self, label, run, base):
+        """Each answer is the one without failures, a failure, or what an
+        earlier failure explains (after a 5xx: a 404, a 409, or a 400 for
+        a reference to what was never made)."""
+        failed_before = False
+        for i, (method, path, status, want, body) in enumerate(run.answers):
+            ctx = "%s: %s %s -> %d %r" % (label, method, path, status, body)
+            if status in FAILED:
+                failed_before = True
+                continue
+            if i < len(base) and status == base[i]:
+                continue
+            explained = failed_before and (status in (404, 409) or (
+                status == 400 and isinstance(body, dict)
+                and body.get("type", "").endswith(":unknown-reference")))
+            self.assertTrue(explained or status in want, ctx)
+
+    def check_store(self, label, d, run):
+        harness.assert_integrity(self, d)
+        self.assertEqual(harness.recount_mismatches(d), [], label)
+        for key, libelle in run.notifications.items():
+            r = d.request("GET", "/v1/notifications/%d" % key)
+            self.assertEqual((r.status, r.body.get("libelle")), (200, libelle),
+                             "%s: acknowledged notification %d" % (label, key))
+        for t in run.targets:
+            self.assertEqual(d.request("GET", "/v1/targets/" + t).status, 200,
+                             "%s: acknowledged target %s" % (label, t))
+        for guid in run.deleted:
+            self.assertEqual(d.request("GET", "/api3/notification/" + guid).status, 404,
+                             "%s: deleted %s is back" % (label, guid))
+        stored = int(harness.store_rows(d, "SELECT count(*) FROM notifications")[0][0])
+        self.assertGreaterEqual(stored, len(run.notifications), label)
+        # A creation answered 5xx wrote nothing, unless its COMMIT's outcome
+        # is unknowable: a connection cut while it was under way, or a
+        # failed sync after the log was written (the next start may find
+        # the transaction complete in SQLite's write-ahead log).
+        slack = run.failed_creations if label.startswith(("disconnect", "io")) else 0
+        self.assertLessEqual(stored, len(run.notifications) + slack, label)
+
+
+# Export and import under the same kinds of failure, counted from the moment
+# the command has its database open. A command stops at its first failure,
+# so each run fails one call, and the runs step through the calls: export
+# makes about 840 SQLite allocations and 10 PostgreSQL statements, import
+# about 1,260 allocations and 45 SQLite writes, or 40 statements.
+ONCE = 999999999  # the largest period NOTIFD_FAULT takes
+COMMAND_SCHEDULES = {
+    "sqlite": [("alloc", ONCE, f) for f in range(1, 1300, 37)]
+    + [("io", ONCE, f) for f in range(1, 47, 2)] + [("prepare", ONCE, f) for f in range(1, 41)],
+    "postgres": [(kind, ONCE, f) for kind in ("query", "disconnect") for f in range(1, 44, 2)]
+    + [("prepare", ONCE, f) for f in range(1, 41)],
+}
+
+
+class TestCommandFaults(unittest.TestCase):
+    """`notifd export` and `notifd import` under failures: each either does
+    its whole work and exits 0, or exits 1 with a message and no sanitizer
+    report; an import that failed left nothing (it is one transaction)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-")
+        self.addCleanup(self.tmp.cleanup)
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def new_db(self, name):
+        db = harness.new_db(self.tmp.name, name)
+        self.addCleanup(harness.drop_db, db)
+        return db
+
+    def cli(self, args, fault=None):
+        env = {"NOTIFD_FAULT": fault} if fault else None
+        cp = harness.run_cli(args, env=env, timeout=60)
+        ctx = "%s %s: exit %d: %s" % (fault, args[0], cp.returncode, cp.stderr[-2000:])
+        self.assertIn(cp.returncode, (0, 1), ctx)
+        self.assertNotIn("Sanitizer", cp.stderr, ctx)
+        if cp.returncode:
+            self.assertIn("notifd: ", cp.stderr, ctx)
+        return cp.returncode == 0
+
+    def records(self, path):
+        """An export's records, without its header (which says when)."""
+        with open(path) as f:
+            return f.read().splitlines()[1:]
+
+    def test_export_and_import(self):
+        db = self.new_db("source.db")
+        d = Daemon(self.tmp.name, db=db)
+        try:
+            d.start()
+            workload(Run(d))
+            self.assertEqual(d.stop(), 0)
+        finally:
+            d.cleanup()
+        want = self.path("want.jsonl")
+        self.assertTrue(self.cli(["export", "--db", db, want]))
+        exported = self.records(want)
+        failed = 0
+        for n, (kind, every, first) in enumerate(COMMAND_SCHEDULES[BACKEND]):
+            label = "%s:%d:%d" % (kind, every, first)
+            with self.subTest(schedule=label):
+                out = self.path("out%d.jsonl" % n)
+                if self.cli(["export", "--db", db, out], label):
+                    self.assertEqual(self.records(out), exported, label)
+                else:
+                    failed += 1
+                fresh = self.new_db("fresh%d.db" % n)
+                imported = self.cli(["import", "--db", fresh, want], label)
+                failed += not imported
+                back = self.path("back%d.jsonl" % n)
+                self.assertTrue(self.cli(["export", "--db", fresh, back]))
+                self.assertEqual(self.records(back), exported if imported else [], label)
+        self.assertGreater(failed, 0, "no command failed: nothing was injected")
+        sys.stderr.write("%d schedules: %d commands failed\n"
+                         % (len(COMMAND_SCHEDULES[BACKEND]), failed))
+
+
+if __name__ == "__main__":
+    main()
