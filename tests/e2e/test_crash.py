@@ -151,7 +151,8 @@ class CrashCase(unittest.TestCase):
         return harness.recount_mismatches(d, self.server())
 
     def server(self):
-        return harness.pg()
+        """The PostgreSQL server holding the database (None on SQLite)."""
+        return harness.pg() if BACKEND == "postgres" else None
 
     def integrity(self, d):
         harness.assert_integrity(self, d)
