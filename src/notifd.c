@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -310,7 +311,8 @@ struct warmup {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
-	bool failed; /* a problem retrying cannot solve: notifd stops, exit 1 */
+	bool failed;      /* a problem retrying cannot solve: notifd stops, exit 1 */
+	atomic_bool ready; /* the store is ready: requests may use it */
 };
 
 #define WARMUP_RETRY_MS 100
@@ -336,6 +338,7 @@ static void *warmup_run(void *arg)
 		struct nd_error err = {0};
 		enum nd_err e = store_ready(w->store, w->admin_key, &err);
 		if (!e) {
+			atomic_store_explicit(&w->ready, true, memory_order_release);
 			nd_log("info", "store", "the database answers: ready");
 			return NULL;
 		}
@@ -386,8 +389,10 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		.min_body_rate = cfg->min_body_rate,
 	};
 	struct warmup w = {.store = store, .admin_key = cfg->admin_key};
+	opts.ready = &w.ready;
 	bool warming = false;
 	enum nd_err e = store_ready(store, cfg->admin_key, &err);
+	atomic_init(&w.ready, e == ND_OK);
 	if (e == ND_ERR_BUSY) {
 		nd_log("warn", "store", "the database does not answer yet; serving 503 until it does");
 		pthread_mutex_init(&w.mu, NULL);

@@ -195,9 +195,12 @@ static enum nd_err admit(struct nd_req *r, const char *version, bool *close)
 	e = nd_store_conn(r->srv->store, &r->db, &r->err);
 	if (e && !(r->match.route->flags & ND_ROUTE_PUBLIC))
 		return e;
-	if (!(r->match.route->flags & ND_ROUTE_PUBLIC))
-		return authenticate(r);
-	return ND_OK;
+	if (r->match.route->flags & ND_ROUTE_PUBLIC)
+		return ND_OK;
+	/* Until then, no key can be judged: the admin key may not be made. */
+	if (r->srv->ready && !atomic_load_explicit(r->srv->ready, memory_order_acquire))
+		return nd_fail(&r->err, ND_ERR_BUSY, NULL, "the database is not ready yet, try again");
+	return authenticate(r);
 }
 
 static enum MHD_Result send_reply(struct nd_req *r)

@@ -28,6 +28,7 @@ struct nd_server {
 	struct nd_throttle *throttle; /* failed keys per client address, or NULL */
 	struct nd_conns *conns;       /* admission and deadlines */
 	struct nd_ratelimit *rate;    /* requests per key, or NULL */
+	const atomic_bool *ready;     /* nd_server_opts.ready */
 };
 
 /* listen.c: binds s->listen_fd to "ADDR:PORT" and fills s->addr. */

@@ -193,6 +193,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 	}
 	s->throttle = nd_throttle_new(opts->auth_failures);
 	s->rate = nd_ratelimit_new(opts->rate_limit, opts->rate_burst);
+	s->ready = opts->ready;
 	unsigned threads = opts->threads;
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);

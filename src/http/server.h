@@ -52,6 +52,9 @@ struct nd_server_opts {
 	unsigned rate_limit;    /* requests per key and minute, 0 = no limit */
 	unsigned rate_burst;    /* of them at once, 0 = a minute's worth */
 	unsigned min_body_rate; /* bytes a second a body must keep up after 10 s; 0 = none */
+	/* NULL, or false until the database is ready (the admin key made,
+	 * the schema current): until then every keyed request is a 503. */
+	const atomic_bool *ready;
 };
 
 #define ND_URI_MAX 8192

@@ -42,14 +42,16 @@ bool nd_fault_setup(void)
 	char *end = NULL;
 	bool ok = chosen >= 0 && number(colon + 1, &end, &every);
 	first = every;
-	if (ok && *end == ':')
+	if (ok && *end == ':' && strcmp(end, ":start"))
 		ok = number(end + 1, &end, &first);
-	if (!ok || *end) {
-		fprintf(stderr, "notifd: NOTIFD_FAULT must be KIND:EVERY[:FIRST] with KIND one of"
+	bool from_start = ok && !strcmp(end, ":start");
+	if (!ok || (*end && !from_start)) {
+		fprintf(stderr, "notifd: NOTIFD_FAULT must be KIND:EVERY[:FIRST][:start] with KIND one of"
 				" alloc, io, prepare, query, disconnect\n");
 		chosen = -1;
 		return false;
 	}
+	atomic_store(&armed, from_start);
 	return true;
 }
 

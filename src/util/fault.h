@@ -4,11 +4,12 @@
  * Only a build configured with -Dfault_injection=true (the sanitizer build
  * of `make check`, and `make coverage`) has them; everywhere else
  * nd_fault() is a constant false the compiler removes. In such a build,
- * NOTIFD_FAULT="KIND:EVERY[:FIRST]" in notifd's environment makes the
- * FIRST-th call of that kind (counted from 1 once notifd serves, or once a
- * command such as export has its database open; default EVERY) fail, then
- * every EVERY-th one after it, as SQLite's own test harness fails the N-th
- * allocation or write. Kinds:
+ * NOTIFD_FAULT="KIND:EVERY[:FIRST][:start]" in notifd's environment makes
+ * the FIRST-th call of that kind (default EVERY) fail, then every EVERY-th
+ * one after it, as SQLite's own test harness fails the N-th allocation or
+ * write. Calls are counted from 1 once notifd serves, or once a command
+ * such as export has its database open; with ":start", from the start, so
+ * that opening and migrating the database fail too. Kinds:
  *
  *   alloc       SQLite's allocator returns NULL (SQLITE_NOMEM)
  *   io          a write, sync or truncate of a SQLite file fails (SQLITE_IOERR)
@@ -37,8 +38,8 @@ enum nd_fault_kind {
 /* Reads NOTIFD_FAULT; false (with the reason on stderr) when it is set but
  * malformed. Call once, before any thread starts. */
 bool nd_fault_setup(void);
-/* Starts counting: the failures fall on serving or on a command's work,
- * never on start-up. */
+/* Starts counting, unless ":start" did already: the failures fall on
+ * serving or on a command's work. */
 void nd_fault_arm(void);
 /* True when this call of @kind is to fail. Thread-safe. */
 bool nd_fault(enum nd_fault_kind kind);

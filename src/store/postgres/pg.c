@@ -326,7 +326,9 @@ enum nd_err pg_internal(struct nd_error *err, const char *fmt, ...)
 
 /* Fault injection (util/fault.h): the connection cut before a statement
  * is sent, or the statement answered by a real server error in its place
- * (which, inside a transaction, aborts it as any failed statement does). */
+ * (which, inside a transaction, aborts it as any failed statement does;
+ * in place of COMMIT, the transaction is then rolled back, never
+ * committed). */
 static const char injected_error[] =
     "DO $$BEGIN RAISE EXCEPTION 'fault injected' USING ERRCODE = 'XX000'; END$$";
 
@@ -564,10 +566,15 @@ enum nd_err pg_stream(struct pg_conn *c, const char *sql, const Oid *types,
 
 /* --- transactions --- */
 
-enum nd_err pg_simple(struct pg_conn *c, const char *sql, struct nd_error *err)
+PGresult *pg_exec_text(struct pg_conn *c, const char *sql)
 {
 	maybe_disconnect(c);
-	PGresult *r = PQexec(c->pg, sql);
+	return PQexec(c->pg, nd_fault(ND_FAULT_QUERY) ? injected_error : sql);
+}
+
+enum nd_err pg_simple(struct pg_conn *c, const char *sql, struct nd_error *err)
+{
+	PGresult *r = pg_exec_text(c, sql);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return pg_fail(c, r, sql, err);
 	/* COMMIT of a transaction that failed earlier answers ROLLBACK. */

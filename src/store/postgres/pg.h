@@ -154,6 +154,9 @@ typedef enum nd_err (*pg_tx_fn)(struct pg_conn *c, void *arg, struct nd_error *e
  * error and running it again, a bounded number of times with a short
  * backoff, after a serialization failure or a deadlock. */
 enum nd_err pg_tx(struct pg_conn *c, pg_tx_fn fn, void *arg, struct nd_error *err);
+/* PQexec(@sql) on @c, where fault injection (util/fault.h) may cut the
+ * connection first or answer a server error instead. */
+PGresult *pg_exec_text(struct pg_conn *c, const char *sql);
 /* Runs @sql, a statement without rows (BEGIN, COMMIT, ...), with the simple
  * protocol. A COMMIT that the server answers with ROLLBACK (the transaction
  * had failed) is an error. */

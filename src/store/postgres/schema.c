@@ -16,7 +16,7 @@
 
 static enum nd_err run(struct pg_conn *c, const char *sql, PGresult **out, struct nd_error *err)
 {
-	PGresult *r = PQexec(c->pg, sql);
+	PGresult *r = pg_exec_text(c, sql);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return pg_fail(c, r, "migrate schema", err);

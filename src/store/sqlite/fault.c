@@ -172,6 +172,8 @@ void sq_fault_install(void)
 	/* The real VFS must be a version 3 one whose files have version 3
 	 * methods (the unix VFS has been since SQLite 3.7.17). */
 	real_vfs = sqlite3_vfs_find(NULL);
+	if (!real_vfs)
+		return; /* SQLite failed to initialise: the failure asked for */
 	fvfs = *real_vfs;
 	fvfs.zName = "notifd-faults";
 	fvfs.szOsFile = (int)sizeof(struct ffile) + real_vfs->szOsFile;
