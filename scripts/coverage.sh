@@ -2,11 +2,11 @@
 # `make coverage`: builds notifd and its tests with gcov (build-cov/), runs
 # the whole suite once per backend (SQLite: everything but the PostgreSQL
 # leg; PostgreSQL: that leg, whose store and end-to-end suites run against
-# a throw-away server) and prints line and branch coverage of src/, per
-# file and in total, for each; the other backend's store is left out of a
-# leg's figures. The build injects failures on demand (src/util/fault.h),
-# so tests/e2e/test_faults.py runs too. Reports stay in
-# build-cov/coverage-*.txt.
+# a throw-away server, and the unit tests that need no store) and prints
+# line and branch coverage of src/, per file and in total, for each; the
+# other backend's store is left out of a leg's figures. The build injects
+# failures on demand (src/util/fault.h), so tests/e2e/test_faults.py runs
+# too. Reports stay in build-cov/coverage-*.txt.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/build-cov
@@ -27,6 +27,13 @@ for leg in sqlite postgres; do
 	fi
 	echo "== coverage: the $leg leg"
 	CHECK_ARGS="$args" "$here/scripts/check.sh" "$out" || status=1
+	# The unit tests of what does not depend on the backend (time, JSON,
+	# configuration, ...) count for PostgreSQL too; the SQLite store's own
+	# suite does not.
+	if [ "$leg" = postgres ]; then
+		meson test -C "$out" --suite unit --no-suite store --print-errorlogs \
+		  --num-processes 2 || status=1
+	fi
 	for metric in line branch; do
 		flag=""
 		[ "$metric" = branch ] && flag="--branches"

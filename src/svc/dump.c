@@ -250,14 +250,21 @@ static int64_t get_int(struct reader *rd, const char *name, int64_t min, int64_t
 	return 0;
 }
 
+/* An instant notifd can print back: years 0000..9999 (util/time.h). */
 static int64_t get_time(struct reader *rd, const char *name, bool nullable)
 {
-	return get_int(rd, name, INT64_MIN + 1, INT64_MAX, nullable);
+	return get_int(rd, name, ND_TIME_MIN, ND_TIME_MAX, nullable);
 }
 
 static int32_t get_int32(struct reader *rd, const char *name)
 {
 	return (int32_t)get_int(rd, name, INT32_MIN, INT32_MAX, false);
+}
+
+/* A notification key or a segment id: notifd numbers them from 1. */
+static int32_t get_key(struct reader *rd, const char *name)
+{
+	return (int32_t)get_int(rd, name, 1, INT32_MAX, false);
 }
 
 /* A JSON object or array value kept as text, as the store holds it. */
@@ -306,7 +313,7 @@ static void read_key(struct reader *rd, struct nd_record *r)
 static void read_notification(struct reader *rd, struct nd_record *r)
 {
 	struct nd_notification *n = &r->u.notification;
-	n->key = get_int32(rd, "notification_key");
+	n->key = get_key(rd, "notification_key");
 	unsigned char bin[16];
 	get_guid(rd, "id", bin);
 	if (!rd->bad)
@@ -351,12 +358,12 @@ static void read_fields(struct reader *rd, struct nd_record *r)
 		r->u.target.updated_at = get_time(rd, "updated_at", false);
 		break;
 	case ND_REC_SEGMENT:
-		r->u.segment.id = get_int32(rd, "id");
+		r->u.segment.id = get_key(rd, "id");
 		r->u.segment.name = get_str(rd, "name", true);
 		r->u.segment.created_at = get_time(rd, "created_at", false);
 		break;
 	case ND_REC_MEMBERSHIP:
-		r->u.membership.segment = get_int32(rd, "segment");
+		r->u.membership.segment = get_key(rd, "segment");
 		r->u.membership.target = get_id(rd, "target", true);
 		r->u.membership.created_at = get_time(rd, "created_at", false);
 		break;
@@ -371,7 +378,7 @@ static void read_fields(struct reader *rd, struct nd_record *r)
 		break;
 	case ND_REC_DELIVERY:
 		r->u.delivery.target = get_id(rd, "target", true);
-		r->u.delivery.key = get_int32(rd, "notification_key");
+		r->u.delivery.key = get_key(rd, "notification_key");
 		get_guid(rd, "id", r->u.delivery.guid);
 		r->u.delivery.routed_at = get_time(rd, "routed_at", false);
 		r->u.delivery.updated_at = get_time(rd, "updated_at", true);

@@ -5,6 +5,8 @@ Runs on both backends: every database a test names comes from new_db() (a
 file path on SQLite, a fresh PostgreSQL database on the postgres leg), and
 "notifd used this db" is checked with db_initialized()."""
 
+import http.client
+import json
 import os
 import signal
 import socket
@@ -101,6 +103,28 @@ class TestBadValues(CliTestCase):
     def test_listen_bad_port(self):
         cp = run_cli(self.args(**{"--listen": "127.0.0.1:70000"}))
         self.assertOneLineError(cp, "listen")
+
+    def test_listen_without_port(self):
+        for spec in ("127.0.0.1:", ":8080"):
+            cp = run_cli(self.args(**{"--listen": spec}))
+            self.assertOneLineError(cp, "expected ADDR:PORT")
+
+    def test_listen_unknown_address(self):
+        cp = run_cli(self.args(**{"--listen": "[]:0"}))
+        self.assertOneLineError(cp, "invalid listen address")
+
+    def test_listen_ipv6(self):
+        """An IPv6 address in brackets: served there, and logged the same way."""
+        if not socket.has_ipv6:
+            self.skipTest("this machine has no IPv6")
+        d = self.start(db=self.new_db("v6.db"), listen="[::1]:0")
+        addr = [json.loads(line)["addr"] for line in d.logs if '"listening"' in line][0]
+        self.assertRegex(addr, r"^\[::1\]:\d+$")
+        c = http.client.HTTPConnection("::1", d.port, timeout=10)
+        c.request("GET", "/healthz")
+        self.assertEqual(c.getresponse().status, 200)
+        c.close()
+        self.stop_ok(d)
 
     def test_listen_nonsense_from_env(self):
         cp = run_cli(["--db", self.new_db("x.db"), "--admin-key", random_key()],

@@ -232,6 +232,76 @@ class TestRoundTrip(unittest.TestCase):
         with open(self.export(fresh, "again.jsonl")) as f:
             self.assertEqual(f.read().splitlines()[1:], lines[1:])
 
+    def test_import_names_each_bad_field(self):
+        """Each kind of wrong value, on the record it belongs to, is refused
+        with a message naming the line and the field; nothing is imported."""
+        db = self.path("fields.db")
+        d = self.daemon(db)
+        populate(d, d.key_create("admin", tenant="other"))
+        self.assertEqual(d.stop(), 0)
+        with open(self.export(db, "good.jsonl")) as f:
+            lines = f.read().splitlines()
+        target = self.backend_db("fields-target.db")
+
+        def first(kind, **match):
+            for i, line in enumerate(lines):
+                rec = json.loads(line)
+                if rec.get("record") == kind and all(rec.get(k) == v for k, v in match.items()):
+                    return i, rec
+            raise AssertionError("no %s record in the export" % kind)
+
+        cases = []
+
+        def case(kind, change, needle, **match):
+            i, rec = first(kind, **match)
+            change(rec)
+            cases.append((i, json.dumps(rec), needle))
+
+        case("tenant", lambda r: r.update(tenant=5), '"tenant" must be a string')
+        case("tenant", lambda r: r.update(tenant="no spaces"), "not a valid tenant name")
+        case("tenant", lambda r: r.update(time_zone="Mars/Olympus"), "not an IANA time zone",
+             tenant="default")
+        case("target", lambda r: r.update(id="a\u0001b"), '"id" is not a valid id')
+        case("target", lambda r: r.update(attributes=[1]), '"attributes" must be a JSON object',
+             id="alice")
+        case("segment", lambda r: r.update(id=0), '"id" must be an integer from 1 to')
+        case("delivery", lambda r: r.update(routed_at=10 ** 15), '"routed_at" must be an integer')
+        case("notification", lambda r: r.update(id="not-a-guid"), '"id" must be a GUID')
+        case("notification", lambda r: r.update(screen_name={}),
+             '"screen_name" must be a JSON array', notification_key=1)
+        case("key", lambda r: r.update(role="root"), '"role" must be admin or member')
+        case("key", lambda r: r.update(target="alice"),
+             "a member key has a target and an admin key none", role="admin")
+        case("membership", lambda r: r.update(segment=77), "refers to")
+        cases.append((1, lines[0], "a second header"))
+        cases.append((1, '{"record":"bogus","tenant":"default"}', "unknown record kind"))
+        for at, text, needle in cases:
+            with self.subTest(needle=needle):
+                bad = self.path("bad.jsonl")
+                with open(bad, "w") as f:
+                    f.write("\n".join(lines[:at] + [text] + lines[at + 1:]) + "\n")
+                cp = run_cli(["import", "--db", target, bad], timeout=CLI_TIMEOUT)
+                self.assertEqual(cp.returncode, 1, cp.stderr)
+                self.assertIn("line %d" % (at + 1), cp.stderr)
+                self.assertIn(needle, cp.stderr)
+        # Nothing stayed: the good file still imports.
+        self.import_(target, self.path("good.jsonl"))
+
+    def test_export_to_a_full_device(self):
+        db = self.path("full.db")
+        d = self.daemon(db)
+        populate(d, d.key_create("admin", tenant="other"))
+        self.assertEqual(d.stop(), 0)
+        cp = run_cli(["export", "--db", db, "/dev/full"], timeout=CLI_TIMEOUT)
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertIn("cannot write the export", cp.stderr)
+
+    def test_import_from_a_directory(self):
+        cp = run_cli(["import", "--db", self.backend_db("dir.db"), self.tmp.name],
+                     timeout=CLI_TIMEOUT)
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertIn("notifd: ", cp.stderr)
+
     def test_usage_errors(self):
         db = self.backend_db("u.db")
         for args in (["export", "a.jsonl", "b.jsonl"], ["import", "--tenant", "x"],
