@@ -369,6 +369,41 @@ class TestKeyCreate(CliTestCase):
         self.assertEqual(cp.stdout, "")
 
 
+class TestUsageErrors(CliTestCase):
+    """Each mistake on the command line: one line naming it, exit 2 or 1,
+    nothing on stdout, no database touched."""
+
+    def refused(self, args, needle):
+        cp = run_cli(args)
+        self.assertOneLineError(cp, needle)
+        self.assertEqual(cp.stdout, "")
+
+    def test_unknown_key_command(self):
+        self.refused(["key", "revoke"], 'unknown key command "revoke"')
+        self.refused(["key"], 'unknown key command ""')
+
+    def test_option_without_value(self):
+        self.refused(["--db"], "--db needs a value")
+
+    def test_too_many_options(self):
+        self.refused(["--threads", "1"] * 33, "too many options")
+
+    def test_body_memory_below_max_body(self):
+        self.refused(["--db", self.new_db("b.db"), "--admin-key", random_key(),
+                      "--max-body", "2097152", "--body-memory", "1048576"],
+                     "body_memory must be at least max_body")
+
+    def test_key_create_bad_tenant_name(self):
+        self.refused(["key", "create", "--role", "admin", "--tenant", "no spaces",
+                      "--db", self.new_db("t.db")], 'invalid tenant name "no spaces"')
+
+    def test_export_to_a_missing_directory(self):
+        d = self.start(db=self.new_db("e.db"))
+        self.stop_ok(d)
+        self.refused(["export", "--db", d.db, self.path("missing", "x.jsonl")],
+                     "cannot write " + self.path("missing", "x.jsonl"))
+
+
 class TestSignals(CliTestCase):
     def _stop_with(self, sig):
         d = self.start()

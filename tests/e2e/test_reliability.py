@@ -7,6 +7,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -442,6 +443,68 @@ class TestConnectionLimits(unittest.TestCase):
                           for m in re.findall(r"(\d+) at the per-address limit", line)]
                 self.assertEqual(sum(counts), 21, lines)
                 self.assertLessEqual(len(lines), 3, lines)
+            finally:
+                d.cleanup()
+
+    def test_server_limit(self):
+        """The whole server's limit, from any address: refused the same way."""
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            d = Daemon(tmp, extra_args=["--connection-limit", "3"])
+            try:
+                d.start()
+                held = []
+                for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
+                    s = socket.create_connection((d.host, d.port), timeout=10,
+                                                 source_address=(source, 0))
+                    s.sendall(b"GET /healthz HTTP/1.1\r\n")
+                    held.append(s)
+                for source in ("127.0.0.4", "127.0.0.5"):
+                    s = socket.create_connection((d.host, d.port), timeout=10,
+                                                 source_address=(source, 0))
+                    status, head = read_status(s)
+                    self.assertEqual(status, 503, head)
+                    self.assertTrue(closed(s))
+                    s.close()
+                for s in held:
+                    s.close()
+                self.assertEqual(d.stop(), 0)
+                self.assertTrue(any("connection limit" in line for line in d.log_lines()),
+                                d.log_lines()[-5:])
+            finally:
+                d.cleanup()
+
+
+class TestLockedAtStart(unittest.TestCase):
+    """A database another process holds locked when notifd starts (a backup,
+    a long migration of another notifd): notifd serves anyway, answers every
+    keyed request 503 while it cannot make its admin key, and serves
+    normally, without a restart, once the lock is gone."""
+
+    @sqlite_only("a SQLite file locked by another process; PostgreSQL's server "
+                 "unreachable at start is tests/e2e/test_pg_cluster.py's")
+    def test_locked_then_released(self):
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            d = Daemon(tmp)
+            try:
+                d.start()
+                self.assertEqual(d.stop(), 0)
+                holder = sqlite3.connect(d.db, isolation_level=None)
+                holder.execute("BEGIN EXCLUSIVE")
+                d.admin_key = harness.random_key("e2e_admin_")  # one to insert
+                try:
+                    d.start()
+                    self.assertTrue(d.wait_log(
+                        lambda rec: "does not answer yet" in rec.get("msg", "")), d.logs[-5:])
+                    r = d.request("GET", "/v1/tenant")
+                    self.assertEqual(r.status, 503, r.body)
+                finally:
+                    holder.execute("ROLLBACK")
+                    holder.close()
+                self.assertTrue(d.wait_log(
+                    lambda rec: rec.get("msg") == "the database answers: ready", 15 * SCALE),
+                    d.logs[-5:])
+                self.assertEqual(d.request("GET", "/v1/tenant").status, 200)
+                self.assertEqual(d.stop(), 0)
             finally:
                 d.cleanup()
 

@@ -344,9 +344,11 @@ enum nd_err sq_tx(struct sq_conn *c, sq_tx_fn fn, void *arg, struct nd_error *er
 			struct timespec ts = {0, 1000000L << (attempt - 1)};
 			nanosleep(&ts, NULL);
 		}
+		/* BEGIN IMMEDIATE waits the whole busy timeout for the write
+		 * lock by itself: waiting that again, attempt after attempt,
+		 * held a request (and start-up) 25 s while another process kept
+		 * the database locked. Only a transaction that began is retried. */
 		e = exec_sql(c, "BEGIN IMMEDIATE", err);
-		if (e == ND_ERR_BUSY)
-			continue;
 		if (e)
 			return e;
 		e = fn(c, arg, err);
