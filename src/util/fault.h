@@ -12,6 +12,7 @@
  * that opening and migrating the database fail too. Kinds:
  *
  *   alloc       SQLite's allocator returns NULL (SQLITE_NOMEM)
+ *   oom         notifd's own allocation fails (it aborts, util/mem.h)
  *   io          a write, sync or truncate of a SQLite file fails (SQLITE_IOERR)
  *   prepare     a statement's first preparation on a connection fails
  *               (SQLite: SQLITE_NOMEM; PostgreSQL: a server error)
@@ -27,6 +28,7 @@
 
 enum nd_fault_kind {
 	ND_FAULT_ALLOC,
+	ND_FAULT_OOM,
 	ND_FAULT_IO,
 	ND_FAULT_PREPARE,
 	ND_FAULT_QUERY,

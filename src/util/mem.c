@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/fault.h"
+
 static void oom(size_t n)
 {
 	fprintf(stderr, "notifd: out of memory allocating %zu bytes\n", n);
@@ -13,7 +15,7 @@ static void oom(size_t n)
 
 void *nd_xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
+	void *p = nd_fault(ND_FAULT_OOM) ? NULL : malloc(n ? n : 1);
 	if (!p)
 		oom(n);
 	return p;
@@ -21,7 +23,7 @@ void *nd_xmalloc(size_t n)
 
 void *nd_xcalloc(size_t count, size_t n)
 {
-	void *p = calloc(count ? count : 1, n ? n : 1);
+	void *p = nd_fault(ND_FAULT_OOM) ? NULL : calloc(count ? count : 1, n ? n : 1);
 	if (!p)
 		oom(count * n);
 	return p;
@@ -29,7 +31,7 @@ void *nd_xcalloc(size_t count, size_t n)
 
 void *nd_xrealloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
+	void *q = nd_fault(ND_FAULT_OOM) ? NULL : realloc(p, n ? n : 1);
 	if (!q)
 		oom(n);
 	return q;

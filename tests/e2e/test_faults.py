@@ -23,6 +23,7 @@ its kind of failure falls on a schedule of its own, and checks that:
 import http.client
 import json
 import os
+import signal
 import sys
 import tempfile
 import unittest
@@ -331,6 +332,43 @@ class TestCommandFaults(unittest.TestCase):
         self.assertGreater(failed, 0, "no command failed: nothing was injected")
         sys.stderr.write("%d schedules: %d commands failed\n"
                          % (len(COMMAND_SCHEDULES[BACKEND]), failed))
+
+
+class TestOutOfMemory(unittest.TestCase):
+    """notifd's own allocations abort on failure (src/util/mem.h): the
+    process ends at once with SIGABRT and says why, rather than answer
+    from half-built state."""
+
+    def test_aborts_with_a_message(self):
+        aborted = 0
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
+            for k in range(1, 13):
+                label = "oom:%d:%d" % (ONCE, k)
+                d = Daemon(tmp, env={"NOTIFD_FAULT": label})
+                try:
+                    try:
+                        d.start()
+                    except harness.DaemonError as e:
+                        # right after it began to serve, before its log
+                        # writer wrote that it listens
+                        self.assertIn("(exit %d)" % -signal.SIGABRT, str(e), label)
+                        self.assertIn("notifd: out of memory allocating", str(e), label)
+                        aborted += 1
+                        continue
+                    try:
+                        d.request("PUT", "/v1/targets/t%d" % k, {"name": "T"})
+                    except (OSError, http.client.HTTPException):
+                        pass  # it died under the request
+                    rc = d.stop()  # 0 when no allocation of its failed
+                    self.assertIn(rc, (0, -signal.SIGABRT), label)
+                    if rc == 0:
+                        continue
+                    self.assertTrue(any("notifd: out of memory allocating" in line
+                                        for line in d.logs), (label, d.logs[-3:]))
+                    aborted += 1
+                finally:
+                    d.cleanup()
+        self.assertGreater(aborted, 0, "no allocation failed")
 
 
 # Start-up under failures (":start": counted from notifd's first call):
