@@ -299,3 +299,9 @@ void nd_conn_request_done(struct nd_conn *k)
 	atomic_store_explicit(&k->body_ms, 0, memory_order_relaxed);
 	atomic_store_explicit(&k->ready_ms, nd_time_mono_ms(), memory_order_relaxed);
 }
+
+void nd_conn_cut(struct nd_conn *k)
+{
+	if (k)
+		shutdown(k->fd, SHUT_RDWR);
+}

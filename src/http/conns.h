@@ -49,5 +49,10 @@ void nd_conn_head_done(struct nd_conn *k, bool body);
 void nd_conn_body_bytes(struct nd_conn *k, uint64_t n);
 /* The response is done: the connection waits for its next request. */
 void nd_conn_request_done(struct nd_conn *k);
+/* Cuts the connection now (shutdown(), libmicrohttpd then closes it): for
+ * a streamed answer that failed half-way, which libmicrohttpd 0.9.75 would
+ * otherwise leave open, the client waiting for the rest, until it gives
+ * up. NULL: nothing. */
+void nd_conn_cut(struct nd_conn *k);
 
 #endif

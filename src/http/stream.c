@@ -14,6 +14,7 @@
 struct stream_body {
 	struct nd_stream *s;
 	struct nd_store *store;
+	struct nd_conn *track; /* the connection's record, to cut it on failure */
 	struct nd_buf pending;
 	size_t off;
 	bool done;
@@ -55,6 +56,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			e = sb->s->next(sb->s, db, &sb->pending, &sb->done, &err);
 		if (e) {
 			nd_log("error", "stream", "response stream cut short: %s", err.detail);
+			nd_conn_cut(sb->track);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 	}
@@ -81,6 +83,7 @@ struct MHD_Response *nd_http_stream_response(struct nd_req *r)
 	struct stream_body *sb = nd_xcalloc(1, sizeof *sb);
 	sb->s = r->stream;
 	sb->store = r->srv->store;
+	sb->track = r->track;
 	sb->pending = r->out; /* the first piece, already produced */
 	r->out = (struct nd_buf)ND_BUF_INIT;
 	r->stream = NULL;

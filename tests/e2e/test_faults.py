@@ -334,6 +334,75 @@ class TestCommandFaults(unittest.TestCase):
                          % (len(COMMAND_SCHEDULES[BACKEND]), failed))
 
 
+# One NP6 feed of 1,200 deliveries, streamed in batches (src/face/np6): the
+# first batch is read before the answer's head goes out, the others after.
+# One read of it makes about 3,600 SQLite allocations, or 3 PostgreSQL
+# statements; each run fails one call, stepping through them.
+FEED_SIZE = 1200
+STREAM_SCHEDULES = {
+    "sqlite": [("alloc", ONCE, f) for f in range(1, 3700, 123)],
+    "postgres": [(kind, ONCE, f) for kind in ("query", "disconnect") for f in range(1, 5)],
+}
+
+
+class TestStreamFaults(unittest.TestCase):
+    """A failure in the middle of a streamed feed: the answer is the whole
+    feed, or a 5xx when the failure comes before its head, or a 200 whose
+    body stops short, never anything but a prefix of the real feed; notifd
+    goes on and exits 0."""
+
+    def feed(self, d):
+        c = d.connection()
+        try:
+            c.request("GET", "/targets/bulk/notifications?sort=desc",
+                      headers=d.auth_headers())
+            r = c.getresponse()
+            try:
+                return r.status, r.read(), True
+            except http.client.IncompleteRead as e:
+                return r.status, e.partial, False
+        finally:
+            c.close()
+
+    def test_streams(self):
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
+            d = Daemon(tmp)
+            try:
+                d.start()
+                c = d.connection()
+                for i in range(FEED_SIZE):
+                    c.request("POST", "/v1/notifications",
+                              json.dumps({"libelle": "n%d" % i, "targets": ["bulk"]}),
+                              headers=dict(d.auth_headers(),
+                                           **{"Content-Type": "application/json"}))
+                    self.assertEqual(c.getresponse().read() and 201, 201)
+                c.close()
+                status, whole, complete = self.feed(d)
+                self.assertEqual((status, complete), (200, True))
+                self.assertEqual(len(json.loads(whole)), FEED_SIZE)
+                self.assertEqual(d.stop(), 0)
+                cut = failed = 0
+                for kind, every, first in STREAM_SCHEDULES[BACKEND]:
+                    label = "%s:%d:%d" % (kind, every, first)
+                    d.env = {"NOTIFD_FAULT": label}
+                    d.start()
+                    status, body, complete = self.feed(d)
+                    if status != 200:
+                        self.assertIn(status, FAILED, label)
+                        failed += 1
+                    elif not complete:
+                        self.assertTrue(whole.startswith(body), label)
+                        cut += 1
+                    else:
+                        self.assertEqual(body, whole, label)
+                    self.assertEqual(d.stop(), 0, label)
+                self.assertGreater(cut, 0, "no stream was cut short")
+                sys.stderr.write("%d streamed reads: %d cut short, %d failed before their head\n"
+                                 % (len(STREAM_SCHEDULES[BACKEND]), cut, failed))
+            finally:
+                d.cleanup()
+
+
 class TestOutOfMemory(unittest.TestCase):
     """notifd's own allocations abort on failure (src/util/mem.h): the
     process ends at once with SIGABRT and says why, rather than answer
