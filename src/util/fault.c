@@ -14,6 +14,8 @@ static const char *const names[ND_FAULT__COUNT] = {
 	[ND_FAULT_IO] = "io",
 	[ND_FAULT_PREPARE] = "prepare",
 	[ND_FAULT_QUERY] = "query",
+	[ND_FAULT_SERIALIZATION] = "serialization",
+	[ND_FAULT_DISK_FULL] = "diskfull",
 	[ND_FAULT_DISCONNECT] = "disconnect",
 };
 
@@ -48,7 +50,7 @@ bool nd_fault_setup(void)
 	bool from_start = ok && !strcmp(end, ":start");
 	if (!ok || (*end && !from_start)) {
 		fprintf(stderr, "notifd: NOTIFD_FAULT must be KIND:EVERY[:FIRST][:start] with KIND one of"
-				" alloc, oom, io, prepare, query, disconnect\n");
+				" alloc, oom, io, prepare, query, serialization, diskfull, disconnect\n");
 		chosen = -1;
 		return false;
 	}

@@ -17,6 +17,8 @@
  *   prepare     a statement's first preparation on a connection fails
  *               (SQLite: SQLITE_NOMEM; PostgreSQL: a server error)
  *   query       a PostgreSQL statement comes back as a server error
+ *   serialization  ... as a serialization failure (SQLSTATE 40001)
+ *   diskfull    ... as the server's disk being full (SQLSTATE 53100)
  *   disconnect  PostgreSQL's connection is cut before a statement is sent
  *
  * Each injected failure is logged ("fault injected"), so a test can tell
@@ -32,6 +34,8 @@ enum nd_fault_kind {
 	ND_FAULT_IO,
 	ND_FAULT_PREPARE,
 	ND_FAULT_QUERY,
+	ND_FAULT_SERIALIZATION,
+	ND_FAULT_DISK_FULL,
 	ND_FAULT_DISCONNECT,
 	ND_FAULT__COUNT
 };

@@ -10,10 +10,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import tempfile
 import time
 import unittest
 
+import harness
 from harness import (WRAP, Daemon, db_initialized, drop_db, main, new_db, random_key, run_cli,
                      sqlite_only)
 
@@ -402,6 +404,24 @@ class TestUsageErrors(CliTestCase):
         self.stop_ok(d)
         self.refused(["export", "--db", d.db, self.path("missing", "x.jsonl")],
                      "cannot write " + self.path("missing", "x.jsonl"))
+
+
+class TestNewerSchema(CliTestCase):
+    """A database a newer notifd has migrated: this one refuses it, saying
+    so, rather than run statements the schema no longer fits."""
+
+    def test_refused(self):
+        d = self.start(db=self.new_db("newer.db"))
+        self.stop_ok(d)
+        if harness.BACKEND == "sqlite":
+            with sqlite3.connect(d.db) as db:
+                db.execute("PRAGMA user_version = 99")
+        else:
+            harness.pg().psql("INSERT INTO notifd_schema (version, name) VALUES (99, 'future')",
+                              dbname=harness.pg_server.conninfo_dbname(d.db))
+        cp = run_cli(["--listen", "127.0.0.1:0", "--db", d.db, "--admin-key", d.admin_key])
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        self.assertIn("newer than", cp.stderr)
 
 
 class TestSignals(CliTestCase):

@@ -45,7 +45,8 @@ SCHEDULES = {
     + [("prepare", 20, f) for f in range(1, 21)],
     "postgres": [("query", 11, f) for f in range(1, 12)] + [("query", 3, 2)]
     + [("disconnect", 13, f) for f in range(1, 14)] + [("disconnect", 4, 1)]
-    + [("prepare", 15, f) for f in range(1, 16)],
+    + [("prepare", 15, f) for f in range(1, 16)]
+    + [("serialization", 5, f) for f in range(1, 6)] + [("diskfull", 9, f) for f in (1, 4, 7)],
 }
 
 # What no answer may contain, failures or not.

@@ -328,9 +328,20 @@ enum nd_err pg_internal(struct nd_error *err, const char *fmt, ...)
  * is sent, or the statement answered by a real server error in its place
  * (which, inside a transaction, aborts it as any failed statement does;
  * in place of COMMIT, the transaction is then rolled back, never
- * committed). */
-static const char injected_error[] =
-    "DO $$BEGIN RAISE EXCEPTION 'fault injected' USING ERRCODE = 'XX000'; END$$";
+ * committed): an internal error, a serialization failure or a full disk.
+ * NULL: the statement goes out as it is. */
+#define RAISE(code) "DO $$BEGIN RAISE EXCEPTION 'fault injected' USING ERRCODE = '" code "'; END$$"
+
+static const char *injected(enum nd_fault_kind kind)
+{
+	if (nd_fault(kind))
+		return RAISE("XX000");
+	if (nd_fault(ND_FAULT_SERIALIZATION))
+		return RAISE("40001");
+	if (nd_fault(ND_FAULT_DISK_FULL))
+		return RAISE("53100");
+	return NULL;
+}
 
 static void maybe_disconnect(struct pg_conn *c)
 {
@@ -341,9 +352,8 @@ static void maybe_disconnect(struct pg_conn *c)
 static PGresult *prepare(struct pg_conn *c, const char *name, const char *sql, int n,
 			 const Oid *types)
 {
-	if (nd_fault(ND_FAULT_PREPARE))
-		return PQexec(c->pg, injected_error);
-	return PQprepare(c->pg, name, sql, n, types);
+	const char *fail = injected(ND_FAULT_PREPARE);
+	return fail ? PQexec(c->pg, fail) : PQprepare(c->pg, name, sql, n, types);
 }
 
 /* The name of @sql prepared on @c, preparing it the first time. */
@@ -441,10 +451,10 @@ PGresult *pg_query(struct pg_conn *c, const char *sql, const struct pg_params *p
 			return NULL;
 		if (stmt_name(c, sql, name, err)) {
 			maybe_disconnect(c);
-			PGresult *r = nd_fault(ND_FAULT_QUERY)
-					  ? PQexec(c->pg, injected_error)
-					  : PQexecPrepared(c->pg, name, p->n, p->values, p->lengths,
-							   p->formats, 0);
+			const char *fail = injected(ND_FAULT_QUERY);
+			PGresult *r = fail ? PQexec(c->pg, fail)
+					   : PQexecPrepared(c->pg, name, p->n, p->values,
+							    p->lengths, p->formats, 0);
 			ExecStatusType st = PQresultStatus(r);
 			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 				return r;
@@ -504,9 +514,9 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 	if (!(types ? dyn_name(c, sql, types, p->n, name, err) : stmt_name(c, sql, name, err)))
 		return err->code;
 	maybe_disconnect(c);
-	sent = nd_fault(ND_FAULT_QUERY)
-		   ? PQsendQuery(c->pg, injected_error)
-		   : PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
+	const char *fail = injected(ND_FAULT_QUERY);
+	sent = fail ? PQsendQuery(c->pg, fail)
+		    : PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0);
 	if (!sent)
 		return pg_fail(c, NULL, what, err);
 	if (!at_once)
@@ -569,7 +579,8 @@ enum nd_err pg_stream(struct pg_conn *c, const char *sql, const Oid *types,
 PGresult *pg_exec_text(struct pg_conn *c, const char *sql)
 {
 	maybe_disconnect(c);
-	return PQexec(c->pg, nd_fault(ND_FAULT_QUERY) ? injected_error : sql);
+	const char *fail = injected(ND_FAULT_QUERY);
+	return PQexec(c->pg, fail ? fail : sql);
 }
 
 enum nd_err pg_simple(struct pg_conn *c, const char *sql, struct nd_error *err)
