@@ -397,7 +397,10 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		nd_log("warn", "store", "the database does not answer yet; serving 503 until it does");
 		pthread_mutex_init(&w.mu, NULL);
 		pthread_cond_init(&w.cv, NULL);
-		warming = pthread_create(&w.thread, NULL, warmup_run, &w) == 0;
+		/* Without it nothing would ever make the store ready. */
+		if (nd_thread_create(&w.thread, warmup_run, &w) != 0)
+			return die("cannot start a thread");
+		warming = true;
 	} else if (e) {
 		return die(err.detail);
 	}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "http/internal.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/time.h"
@@ -151,7 +152,7 @@ struct nd_conns *nd_conns_new(const struct nd_conns_opts *o)
 	c->reported_ms = nd_time_mono_ms();
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
-	if (pthread_create(&c->reaper, NULL, reaper_run, c) != 0) {
+	if (nd_thread_create(&c->reaper, reaper_run, c) != 0) {
 		pthread_cond_destroy(&c->cv);
 		pthread_mutex_destroy(&c->mu);
 		free(c);

@@ -13,6 +13,7 @@
 
 #include "http/internal.h"
 #include "store/store.h"
+#include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -199,7 +200,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
-	s->mhd = MHD_start_daemon(
+	s->mhd = nd_fault(ND_FAULT_THREAD) ? NULL : MHD_start_daemon(
 		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
 			MHD_USE_NO_LISTEN_SOCKET,
 		0, NULL, NULL, nd_http_on_request, s,
@@ -219,7 +220,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 		MHD_OPTION_END);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC);
-	if (!s->mhd || s->wake_fd < 0 || pthread_create(&s->acceptor, NULL, nd_http_accept_loop, s) != 0) {
+	if (!s->mhd || s->wake_fd < 0 || nd_thread_create(&s->acceptor, nd_http_accept_loop, s) != 0) {
 		if (s->mhd)
 			MHD_stop_daemon(s->mhd);
 		if (s->wake_fd >= 0)

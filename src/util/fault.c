@@ -11,6 +11,7 @@
 static const char *const names[ND_FAULT__COUNT] = {
 	[ND_FAULT_ALLOC] = "alloc",
 	[ND_FAULT_OOM] = "oom",
+	[ND_FAULT_THREAD] = "thread",
 	[ND_FAULT_IO] = "io",
 	[ND_FAULT_PREPARE] = "prepare",
 	[ND_FAULT_QUERY] = "query",
@@ -50,7 +51,8 @@ bool nd_fault_setup(void)
 	bool from_start = ok && !strcmp(end, ":start");
 	if (!ok || (*end && !from_start)) {
 		fprintf(stderr, "notifd: NOTIFD_FAULT must be KIND:EVERY[:FIRST][:start] with KIND one of"
-				" alloc, oom, io, prepare, query, serialization, diskfull, disconnect\n");
+				" alloc, oom, thread, io, prepare, query, serialization, diskfull,"
+				" disconnect\n");
 		chosen = -1;
 		return false;
 	}

@@ -13,6 +13,7 @@
  *
  *   alloc       SQLite's allocator returns NULL (SQLITE_NOMEM)
  *   oom         notifd's own allocation fails (it aborts, util/mem.h)
+ *   thread      a thread, or the HTTP server's threads, cannot be started
  *   io          a write, sync or truncate of a SQLite file fails (SQLITE_IOERR)
  *   prepare     a statement's first preparation on a connection fails
  *               (SQLite: SQLITE_NOMEM; PostgreSQL: a server error)
@@ -26,11 +27,14 @@
 #ifndef ND_UTIL_FAULT_H
 #define ND_UTIL_FAULT_H
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 enum nd_fault_kind {
 	ND_FAULT_ALLOC,
 	ND_FAULT_OOM,
+	ND_FAULT_THREAD,
 	ND_FAULT_IO,
 	ND_FAULT_PREPARE,
 	ND_FAULT_QUERY,
@@ -68,5 +72,12 @@ static inline void nd_fault_report(void)
 {
 }
 #endif
+
+/* pthread_create() with default attributes, or EAGAIN (as when the system
+ * is out of threads) when fault injection says so. */
+static inline int nd_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	return nd_fault(ND_FAULT_THREAD) ? EAGAIN : pthread_create(t, NULL, fn, arg);
+}
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fault.h"
 #include "util/mem.h"
 #include "util/time.h"
 
@@ -126,14 +127,25 @@ static void *writer_run(void *arg)
 void nd_log_start(void)
 {
 	pthread_mutex_lock(&lg.mu);
-	if (!lg.running) {
+	bool start = !lg.running && !lg.buf;
+	if (start) {
 		lg.buf = nd_xmalloc(LOG_BUFFER);
 		lg.stop = false;
-		lg.running = pthread_create(&lg.writer, NULL, writer_run, NULL) == 0;
-		if (!lg.running) {
-			free(lg.buf);
-			lg.buf = NULL;
-		}
+	}
+	pthread_mutex_unlock(&lg.mu);
+	if (!start)
+		return;
+	/* Started without the lock held: whatever logs meanwhile (a failure
+	 * to start it included) is written directly. */
+	pthread_t writer;
+	bool started = nd_thread_create(&writer, writer_run, NULL) == 0;
+	pthread_mutex_lock(&lg.mu);
+	if (started) {
+		lg.writer = writer;
+		lg.running = true;
+	} else {
+		free(lg.buf);
+		lg.buf = NULL;
 	}
 	pthread_mutex_unlock(&lg.mu);
 }

@@ -441,6 +441,32 @@ class TestOutOfMemory(unittest.TestCase):
         self.assertGreater(aborted, 0, "no allocation failed")
 
 
+class TestThreadFaults(unittest.TestCase):
+    """A thread that cannot be started (the connection reaper, the HTTP
+    server's, the acceptor, the log writer): notifd says so and exits 1, or,
+    for the log writer, serves and writes its log itself."""
+
+    def test_start_without_threads(self):
+        refused = 0
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
+            for k in range(1, 6):
+                label = "thread:%d:%d:start" % (ONCE, k)
+                d = Daemon(tmp, env={"NOTIFD_FAULT": label})
+                try:
+                    try:
+                        d.start()
+                    except harness.DaemonError as e:
+                        self.assertIn("(exit 1)", str(e), label)
+                        self.assertIn("notifd: cannot start", str(e), label)
+                        refused += 1
+                        continue
+                    self.assertEqual(d.request("GET", "/v1/tenant").status, 200, label)
+                    self.assertEqual(d.stop(), 0, label)
+                finally:
+                    d.cleanup()
+        self.assertGreaterEqual(refused, 3, "the reaper, the server and the acceptor")
+
+
 # Start-up under failures (":start": counted from notifd's first call):
 # opening a new database and migrating it takes about 12,300 SQLite
 # allocations, 110 writes and 4 preparations, or 26 PostgreSQL statements
