@@ -7,8 +7,10 @@ import re
 import secrets
 import socket
 import tempfile
+import time
 import unittest
 
+import harness
 from harness import (BACKEND, WRAP, Daemon, DaemonTestCase, KEY_ID_RE, REQ_ID_GEN_RE, drop_db,
                      main, new_db, pg, pg_server, read_response)
 
@@ -501,6 +503,43 @@ class TestStoreUnavailable(unittest.TestCase):
         if password:  # the logs name the database, never with its password
             for line in d.log_lines() + d.stdout_lines:
                 self.assertNotIn(password, line)
+
+    @unittest.skipIf(WRAP, "a wrapper such as valgrind takes descriptors of its own from "
+                     "the same small limit")
+    def test_accept_without_descriptors(self):
+        """Connections past what the descriptors allow wait in the kernel's
+        queue while notifd, unable to accept them, says so and keeps going;
+        once descriptors are free again it serves as before."""
+        import resource
+        tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-")
+        self.addCleanup(tmp.cleanup)
+
+        def few_fds():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+        d = Daemon(tmp.name, extra_args=("--threads", "1"), preexec_fn=few_fds)
+        self.addCleanup(d.cleanup)
+        d.start()
+        held = []
+        for _ in range(60):
+            s = socket.create_connection((d.host, d.port), timeout=10)
+            s.sendall(b"GET /healthz HTTP/1.1\r\n")  # a head begun, never ended
+            held.append(s)
+        self.assertTrue(d.wait_log(lambda rec: "cannot accept a connection" in rec.get("msg", ""),
+                                   10 * harness.SCALE), d.logs[-5:])
+        for s in held:
+            s.close()
+        deadline = time.monotonic() + 20 * harness.SCALE
+        while True:
+            try:
+                r = d.request("GET", "/healthz", key=None)
+                if r.status == 200:
+                    break
+            except OSError:
+                pass
+            self.assertLess(time.monotonic(), deadline, "notifd did not serve again")
+            time.sleep(0.1)
+        self.assertEqual(d.stop(), 0)
 
 
 if __name__ == "__main__":
