@@ -49,6 +49,10 @@ SCHEDULES = {
     + [("serialization", 5, f) for f in range(1, 6)] + [("diskfull", 9, f) for f in (1, 4, 7)],
 }
 
+# One worker thread, so that a schedule fails the same calls on every run
+# (each worker has its own database connection and statement cache).
+ONE_WORKER = ("--threads", "1")
+
 # What no answer may contain, failures or not.
 LEAKS = (b"sqlite", b"SQLITE", b"SELECT", b"INSERT", b"UPDATE ", b"postgres", b"PostgreSQL",
          b"libpq", b"fault injected", b"XX000")
@@ -173,7 +177,7 @@ class TestFaults(unittest.TestCase):
     def baseline(self):
         """The workload's answers without failures."""
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
-            d = Daemon(tmp)
+            d = Daemon(tmp, extra_args=ONE_WORKER)
             try:
                 d.start()
                 run = Run(d)
@@ -199,7 +203,7 @@ class TestFaults(unittest.TestCase):
 
     def one_run(self, label, base):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
-            d = Daemon(tmp, env={"NOTIFD_FAULT": label})
+            d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER)
             try:
                 d.start()
                 run = Run(d)
@@ -305,7 +309,7 @@ class TestCommandFaults(unittest.TestCase):
 
     def test_export_and_import(self):
         db = self.new_db("source.db")
-        d = Daemon(self.tmp.name, db=db)
+        d = Daemon(self.tmp.name, db=db, extra_args=ONE_WORKER)
         try:
             d.start()
             workload(Run(d))
@@ -367,7 +371,7 @@ class TestStreamFaults(unittest.TestCase):
 
     def test_streams(self):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
-            d = Daemon(tmp)
+            d = Daemon(tmp, extra_args=ONE_WORKER)
             try:
                 d.start()
                 c = d.connection()
@@ -414,7 +418,7 @@ class TestOutOfMemory(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
             for k in range(1, 13):
                 label = "oom:%d:%d" % (ONCE, k)
-                d = Daemon(tmp, env={"NOTIFD_FAULT": label})
+                d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER)
                 try:
                     try:
                         d.start()
@@ -451,7 +455,7 @@ class TestThreadFaults(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
             for k in range(1, 6):
                 label = "thread:%d:%d:start" % (ONCE, k)
-                d = Daemon(tmp, env={"NOTIFD_FAULT": label})
+                d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER)
                 try:
                     try:
                         d.start()
@@ -505,7 +509,8 @@ class TestStartFaults(unittest.TestCase):
                 if cp.returncode:
                     failed += 1
                     self.assertIn("notifd: ", cp.stderr, ctx)
-                d = Daemon(self.tmp.name, db=db, env={"NOTIFD_FAULT": label})
+                d = Daemon(self.tmp.name, db=db, env={"NOTIFD_FAULT": label},
+                           extra_args=ONE_WORKER)
                 try:
                     try:
                         d.start()
