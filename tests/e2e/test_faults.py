@@ -208,10 +208,11 @@ class TestFaults(unittest.TestCase):
                 d.start()
                 run = Run(d)
                 workload(run)
-                injected = sum("fault injected" in line for line in d.logs)
-                self.assertGreater(injected, 0, "%s: no failure was injected" % label)
                 self.assertTrue(d.running(), "%s: notifd died" % label)
                 self.assertEqual(d.stop(), 0, "%s: notifd did not exit cleanly" % label)
+                # counted once the stop has read the whole log
+                injected = sum("fault injected" in line for line in d.logs)
+                self.assertGreater(injected, 0, "%s: no failure was injected" % label)
                 self.check_answers(label, run, base)
                 d.env.pop("NOTIFD_FAULT")
                 d.start()
