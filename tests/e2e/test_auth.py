@@ -121,6 +121,15 @@ class TestKeyHeaders(DaemonTestCase):
         self.run_matrix(created["key"], "x-key", 401, "unauthorized")
         self.run_matrix(created["key"], "bearer", 401, "unauthorized")
 
+    def test_overlong_key(self):
+        r = self.req("GET", "/v1/segments", key="k" * 300)
+        self.assertProblem(r, 401, "unauthorized")
+
+    def test_bearer_with_extra_spaces(self):
+        r = self.req("GET", "/v1/segments", key=None,
+                     headers={"Authorization": "Bearer    " + self.daemon.admin_key})
+        self.assertEqual(r.status, 200, r.body)
+
     def test_x_key_wins_over_bearer(self):
         admin = self.daemon.admin_key
         r = self.req("GET", "/v1/segments", key=None,

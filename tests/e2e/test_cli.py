@@ -399,6 +399,17 @@ class TestUsageErrors(CliTestCase):
         self.refused(["key", "create", "--role", "admin", "--tenant", "no spaces",
                       "--db", self.new_db("t.db")], 'invalid tenant name "no spaces"')
 
+    def test_config_file_missing(self):
+        self.refused(["--config", self.path("missing.conf")], "missing.conf")
+
+    def test_admin_key_already_a_member_key(self):
+        d = self.start(db=self.new_db("m.db"))
+        d.request("PUT", "/v1/targets/alice", {})
+        member = d.request("POST", "/v1/keys", {"role": "member", "target": "alice"}).body["key"]
+        self.stop_ok(d)
+        self.refused(["--listen", "127.0.0.1:0", "--db", d.db, "--admin-key", member],
+                     "already in use")
+
     def test_export_to_a_missing_directory(self):
         d = self.start(db=self.new_db("e.db"))
         self.stop_ok(d)
