@@ -7,9 +7,16 @@
 
 #include "util/fault.h"
 
+#ifdef ND_COVERAGE
+void __gcov_dump(void); /* libgcov's: writes the coverage counters now */
+#endif
+
 static void oom(size_t n)
 {
 	fprintf(stderr, "notifd: out of memory allocating %zu bytes\n", n);
+#ifdef ND_COVERAGE
+	__gcov_dump(); /* an aborting process writes no coverage data otherwise */
+#endif
 	abort();
 }
 

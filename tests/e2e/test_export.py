@@ -273,7 +273,18 @@ class TestRoundTrip(unittest.TestCase):
         case("key", lambda r: r.update(target="alice"),
              "a member key has a target and an admin key none", role="admin")
         case("membership", lambda r: r.update(segment=77), "refers to")
+        case("target", lambda r: r.update(name=5), '"name" must be a string', id="alice")
+        case("target", lambda r: r.pop("id"), '"id" must be a string')
+        case("campaign", lambda r: r.update(name=None), '"name" must be a string')
+        case("notification", lambda r: r.update(date_started="soon"),
+             '"date_started" must be an integer')
+        case("delivery", lambda r: r.update(read="x"), '"read" must be an integer')
+        case("key", lambda r: r.update(hash="abcd"), "hash")
+        case("tenant", lambda r: r.pop("record"), '"record" must be a string')
         cases.append((1, lines[0], "a second header"))
+        cases.append((1, "[1, 2]", "not a JSON object"))
+        cases.append((0, lines[0].replace('"version":1', '"version":2'),
+                      '"version" must be an integer from 1 to 1'))
         cases.append((1, '{"record":"bogus","tenant":"default"}', "unknown record kind"))
         for at, text, needle in cases:
             with self.subTest(needle=needle):
