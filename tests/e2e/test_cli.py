@@ -81,6 +81,9 @@ class TestHelpVersion(CliTestCase):
         self.assertIn("--listen", cp.stdout)
         self.assertIn("--db", cp.stdout)
 
+    def test_short_help(self):
+        self.assertEqual(run_cli(["-h"]).stdout, run_cli(["--help"]).stdout)
+
     def test_version(self):
         cp = run_cli(["--version"])
         self.assertEqual(cp.returncode, 0, cp.stderr)
@@ -110,6 +113,18 @@ class TestBadValues(CliTestCase):
         for spec in ("127.0.0.1:", ":8080"):
             cp = run_cli(self.args(**{"--listen": spec}))
             self.assertOneLineError(cp, "expected ADDR:PORT")
+
+    def test_listen_port_too_long(self):
+        cp = run_cli(self.args(**{"--listen": "127.0.0.1:123456"}))
+        self.assertOneLineError(cp, "invalid listen port")
+
+    def test_listen_host_too_long(self):
+        cp = run_cli(self.args(**{"--listen": "h" * 300 + ":80"}))
+        self.assertOneLineError(cp, "expected ADDR:PORT")
+
+    def test_listen_unclosed_bracket(self):
+        cp = run_cli(self.args(**{"--listen": "[::1:0"}))
+        self.assertOneLineError(cp, "invalid listen address")
 
     def test_listen_unknown_address(self):
         cp = run_cli(self.args(**{"--listen": "[]:0"}))
@@ -508,6 +523,21 @@ class TestDemo(CliTestCase):
         segs = d.request("GET", "/v1/segments").body["segments"]
         self.assertEqual(segs, [{"id": 1, "name": "early adopters", "members": 2}])
         self.stop_ok(d)
+
+
+    def test_demo_with_the_admin_key(self):
+        """`make run` passes its admin key to `notifd demo`, which makes it;
+        a revoked one is refused there as at start."""
+        db = self.new_db("demokey.db")
+        key = random_key()
+        cp = run_cli(["demo", "--db", db, "--admin-key", key])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        d = self.start(db=db, admin_key=key)
+        made = d.request("POST", "/v1/keys", {"role": "admin"}).body
+        self.assertEqual(d.request("DELETE", "/v1/keys/" + made["id"]).status, 204)
+        self.stop_ok(d)
+        cp = run_cli(["demo", "--db", db, "--admin-key", made["key"]])
+        self.assertOneLineError(cp, "revoked")
 
 
 class TestRestart(CliTestCase):
