@@ -439,7 +439,6 @@ static bool rerun(struct pg_conn *c, int attempt, struct nd_error *err)
 	return attempt == 0 && !c->pg && !c->in_tx && err->code == ND_ERR_BUSY;
 }
 
-
 PGresult *pg_query(struct pg_conn *c, const char *sql, const struct pg_params *p, const char *what,
 		   struct nd_error *err)
 {

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "util/time.h"
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #define BUSY_TIMEOUT_MS 5000
 #define TX_ATTEMPTS 5
@@ -340,7 +340,7 @@ enum nd_err sq_tx(struct sq_conn *c, sq_tx_fn fn, void *arg, struct nd_error *er
 	enum nd_err e = ND_ERR_BUSY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
 		if (attempt > 0) {
-			/* Back off 1, 2, 4, 8 ms on top of the busy timeout. */
+			/* Back off 1, 2, 4, 8 ms before running it again. */
 			struct timespec ts = {0, 1000000L << (attempt - 1)};
 			nanosleep(&ts, NULL);
 		}
