@@ -78,18 +78,33 @@ enum nd_err nd_http_bind(struct nd_server *s, const char *listen_spec, struct nd
 	return ND_OK;
 }
 
+/* A pause before trying again, when the system is short of something. */
+static void back_off(void)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
 void *nd_http_accept_loop(void *arg)
 {
 	struct nd_server *s = arg;
 	struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
 			      {.fd = s->wake_fd, .events = POLLIN}};
+	bool failing = false; /* poll() failed last time round: said once */
 	for (;;) {
 		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			nd_log("error", "http", "poll on the listening socket: %s", strerror(errno));
-			return NULL;
+			/* ENOMEM is the kernel short of memory for a moment: back off
+			 * and try again rather than stop accepting for good. */
+			if (errno != EINTR) {
+				if (!failing)
+					nd_log("error", "http", "poll on the listening socket: %s",
+					       strerror(errno));
+				failing = true;
+				back_off();
+			}
+			continue;
 		}
+		failing = false;
 		if (p[1].revents)
 			return NULL;
 		if (!(p[0].revents & POLLIN))
@@ -104,8 +119,7 @@ void *nd_http_accept_loop(void *arg)
 				/* Out of descriptors: back off instead of spinning;
 				 * waiting clients stay in the backlog. */
 				nd_log("warn", "http", "cannot accept a connection: %s", strerror(errno));
-				struct timespec ts = {0, 50 * 1000000L};
-				nanosleep(&ts, NULL);
+				back_off();
 			}
 			continue;
 		}
