@@ -480,7 +480,7 @@ class TestThreadFaults(unittest.TestCase):
 # allocations, 110 writes and 4 preparations, or 26 PostgreSQL statements
 # and 5 preparations.
 START_SCHEDULES = {
-    "sqlite": [("alloc", ONCE, f) for f in range(1, 12400, 619)]
+    "sqlite": [("alloc", ONCE, f) for f in range(1, 12400, 97)]
     + [("io", ONCE, f) for f in range(1, 112, 7)] + [("prepare", ONCE, f) for f in range(1, 6)],
     "postgres": [(kind, ONCE, f) for kind in ("query", "disconnect") for f in range(1, 28)]
     + [("prepare", ONCE, f) for f in range(1, 7)],
