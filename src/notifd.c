@@ -390,17 +390,16 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	};
 	struct warmup w = {.store = store, .admin_key = cfg->admin_key};
 	opts.ready = &w.ready;
-	bool warming = false;
 	enum nd_err e = store_ready(store, cfg->admin_key, &err);
 	atomic_init(&w.ready, e == ND_OK);
-	if (e == ND_ERR_BUSY) {
+	bool warming = e == ND_ERR_BUSY;
+	if (warming) {
 		nd_log("warn", "store", "the database does not answer yet; serving 503 until it does");
 		pthread_mutex_init(&w.mu, NULL);
 		pthread_cond_init(&w.cv, NULL);
 		/* Without it nothing would ever make the store ready. */
 		if (nd_thread_create(&w.thread, warmup_run, &w) != 0)
 			return die("cannot start a thread");
-		warming = true;
 	} else if (e) {
 		return die(err.detail);
 	}

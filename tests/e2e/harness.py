@@ -26,6 +26,7 @@ import re
 import secrets
 import shlex
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -570,6 +571,14 @@ def populate(d, other_key):
     ok(d, "POST", "/v1/notifications", {"libelle": "other", "targets": ["zoe"]}, key=other_key)
     return member, gone["key"]
 
+
+def begun_request(d, source=None):
+    """A connection to @d (from address @source) whose request head is begun
+    and never ended: it holds a connection slot until closed."""
+    s = socket.create_connection((d.host, d.port), timeout=10,
+                                 source_address=(source, 0) if source else None)
+    s.sendall(b"GET /healthz HTTP/1.1\r\n")
+    return s
 
 def store_rows(d, sql, server=None):
     """Rows of @sql run straight on d's database (read-only on SQLite; on

@@ -520,11 +520,7 @@ class TestStoreUnavailable(unittest.TestCase):
         d = Daemon(tmp.name, extra_args=("--threads", "1"), preexec_fn=few_fds)
         self.addCleanup(d.cleanup)
         d.start()
-        held = []
-        for _ in range(60):
-            s = socket.create_connection((d.host, d.port), timeout=10)
-            s.sendall(b"GET /healthz HTTP/1.1\r\n")  # a head begun, never ended
-            held.append(s)
+        held = [harness.begun_request(d) for _ in range(60)]
         self.assertTrue(d.wait_log(lambda rec: "cannot accept a connection" in rec.get("msg", ""),
                                    10 * harness.SCALE), d.logs[-5:])
         for s in held:

@@ -417,11 +417,7 @@ class TestConnectionLimits(unittest.TestCase):
             d = Daemon(tmp, extra_args=["--per-ip-limit", "4"])
             try:
                 d.start()
-                held = []
-                for _ in range(4):
-                    s = socket.create_connection((d.host, d.port), timeout=10)
-                    s.sendall(b"GET /healthz HTTP/1.1\r\n")  # a head begun, never ended
-                    held.append(s)
+                held = [harness.begun_request(d) for _ in range(4)]
                 for _ in range(21):
                     s = socket.create_connection((d.host, d.port), timeout=10)
                     status, head = read_status(s)
@@ -452,12 +448,8 @@ class TestConnectionLimits(unittest.TestCase):
             d = Daemon(tmp, extra_args=["--connection-limit", "3"])
             try:
                 d.start()
-                held = []
-                for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3"):
-                    s = socket.create_connection((d.host, d.port), timeout=10,
-                                                 source_address=(source, 0))
-                    s.sendall(b"GET /healthz HTTP/1.1\r\n")
-                    held.append(s)
+                held = [harness.begun_request(d, source)
+                        for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3")]
                 for source in ("127.0.0.4", "127.0.0.5"):
                     s = socket.create_connection((d.host, d.port), timeout=10,
                                                  source_address=(source, 0))
