@@ -140,10 +140,11 @@ static enum nd_err framing(struct nd_req *r, const char *version)
 }
 
 /* Everything the request's head decides, before any body byte is read:
- * its framing, the route, its parameters, the store connection, the key and
- * its access. A refusal here is answered at once when a body follows, so an
- * unauthenticated client never makes notifd hold its body; bad framing is
- * answered at once in any case (*@close). */
+ * its framing, the route, its parameters, the store connection and, when a
+ * body follows, the key and its access. A refusal here is answered at once
+ * when a body follows, so an unauthenticated client never makes notifd hold
+ * its body; bad framing is answered at once in any case (*@close). A
+ * request without a body has its key checked with its answer (answer()). */
 static enum nd_err admit(struct nd_req *r, const char *version, bool *close)
 {
 	char allow[64];
@@ -200,7 +201,10 @@ static enum nd_err admit(struct nd_req *r, const char *version, bool *close)
 	/* Until then, no key can be judged: the admin key may not be made. */
 	if (r->srv->ready && !atomic_load_explicit(r->srv->ready, memory_order_acquire))
 		return nd_fail(&r->err, ND_ERR_BUSY, NULL, "the database is not ready yet, try again");
-	return authenticate(r);
+	if (r->has_body)
+		return authenticate(r);
+	r->key_pending = true;
+	return ND_OK;
 }
 
 static enum MHD_Result send_reply(struct nd_req *r)
@@ -238,8 +242,22 @@ static void answer(struct nd_req *r)
 		e = nd_fail(&r->err, ND_ERR_BUSY, NULL,
 			    "too many request bodies are being received; retry");
 	}
+	/* Room for most answers in one allocation. */
+	nd_buf_reserve(&r->out, 1023);
+	/* A read's key and the read itself share one store transaction. */
+	bool read = false;
+	if (!e && r->key_pending) {
+		if (strcmp(r->method, MHD_HTTP_METHOD_GET) == 0) {
+			e = nd_store_read_begin(r->db, &r->err);
+			read = !e;
+		}
+		if (!e)
+			e = authenticate(r);
+	}
 	if (!e)
 		e = r->match.route->handler(r);
+	if (read)
+		nd_store_read_end(r->db);
 	if (e) {
 		if (r->err.code != e)
 			nd_fail(&r->err, e, NULL, "%s", nd_err_info(e)->title);

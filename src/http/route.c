@@ -9,6 +9,8 @@ static size_t seg_len(const char *s)
 	return (size_t)(strchrnul(s, '/') - s);
 }
 
+/* One pass over both strings, so a route whose first bytes differ from the
+ * path (most of them, for any request) is left after a byte or two. */
 bool nd_route_path_match(const char *pattern, const char *path, struct nd_route_match *m)
 {
 	const char *p = pattern, *u = path;
@@ -18,19 +20,23 @@ bool nd_route_path_match(const char *pattern, const char *path, struct nd_route_
 			return *p == '\0' && *u == '\0';
 		p++;
 		u++;
-		size_t pl = seg_len(p), ul = seg_len(u);
-		if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+		size_t pl = *p == '{' ? seg_len(p) : 0;
+		if (pl >= 2 && p[pl - 1] == '}') {
+			size_t ul = seg_len(u);
 			if (ul == 0 || m->nparams == ND_ROUTE_MAX_PARAMS)
 				return false;
 			m->param_raw[m->nparams] = u;
 			m->param_len[m->nparams] = ul;
 			m->param_name[m->nparams] = p + 1;
 			m->nparams++;
-		} else if (pl != ul || memcmp(p, u, pl) != 0) {
-			return false;
+			p += pl;
+			u += ul;
+			continue;
 		}
-		p += pl;
-		u += ul;
+		while (*p && *p != '/' && *p == *u)
+			p++, u++;
+		if ((*p && *p != '/') || (*u && *u != '/'))
+			return false; /* the segments differ */
 	}
 }
 
@@ -42,8 +48,12 @@ const struct nd_route *nd_route_find(const struct nd_route *routes, size_t n, co
 	if (allow && allow_len)
 		allow[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
+		/* Most routes part from the path at its first byte past '/'. */
+		const char *pat = routes[i].pattern;
+		if (path[0] == '/' && pat[0] == '/' && pat[1] != '{' && pat[1] != path[1])
+			continue;
 		struct nd_route_match tmp;
-		if (!nd_route_path_match(routes[i].pattern, path, &tmp))
+		if (!nd_route_path_match(pat, path, &tmp))
 			continue;
 		if (strcmp(routes[i].method, method) == 0) {
 			*m = tmp;

@@ -87,6 +87,7 @@ static void req_free(struct nd_req *r)
 static void access_log(const struct nd_req *r)
 {
 	struct nd_buf b = ND_BUF_INIT;
+	nd_buf_reserve(&b, 511); /* a line's usual size, in one allocation */
 	nd_log_begin(&b, "info");
 	nd_buf_puts(&b, ",\"event\":\"request\",\"request_id\":");
 	nd_buf_json_str(&b, r->request_id);

@@ -100,6 +100,7 @@ struct nd_req {
 	/* Routing and authentication. */
 	struct nd_route_match match;
 	char *params[ND_ROUTE_MAX_PARAMS]; /* decoded, NUL-terminated */
+	bool key_pending; /* no body: the key is checked with the answer */
 	bool authed;
 	struct nd_principal who;
 	struct nd_store_conn *db; /* NULL on a public route when the store is unreachable */

@@ -16,6 +16,9 @@ struct nd_store_ops {
 	void (*free)(struct nd_store *s);
 	enum nd_err (*conn)(struct nd_store *s, struct nd_store_conn **out, struct nd_error *err);
 	bool (*abandon_tx)(struct nd_store_conn *c);
+	/* Optional (NULL: the backend gains nothing from it; see store.h). */
+	enum nd_err (*read_begin)(struct nd_store_conn *c, struct nd_error *err);
+	void (*read_end)(struct nd_store_conn *c);
 	enum nd_err (*ping)(struct nd_store_conn *c, struct nd_error *err);
 
 	enum nd_err (*tenant_ensure)(struct nd_store_conn *c, const char *name, int64_t *tenant_id,

@@ -165,6 +165,17 @@ bool nd_store_abandon_tx(struct nd_store_conn *c)
 	return c->ops->abandon_tx(c);
 }
 
+enum nd_err nd_store_read_begin(struct nd_store_conn *c, struct nd_error *err)
+{
+	return c->ops->read_begin ? c->ops->read_begin(c, err) : ND_OK;
+}
+
+void nd_store_read_end(struct nd_store_conn *c)
+{
+	if (c->ops->read_end)
+		c->ops->read_end(c);
+}
+
 enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err)
 {
 	return c->ops->ping(c, err);

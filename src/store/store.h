@@ -62,6 +62,13 @@ enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct
 /* Called at the end of every request: rolls back a transaction left open
  * (a bug) and returns true when there was one. */
 bool nd_store_abandon_tx(struct nd_store_conn *c);
+/* One read transaction for the calls between these two: a read request's
+ * key and its reads see one snapshot, and the store opens one transaction
+ * for them instead of one per statement. Only reads may run inside; a
+ * statement still stepping at the end (a streamed answer) keeps its
+ * snapshot until it is done. A no-op where the backend gains nothing. */
+enum nd_err nd_store_read_begin(struct nd_store_conn *c, struct nd_error *err);
+void nd_store_read_end(struct nd_store_conn *c);
 enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err);
 
 /* --- tenants and keys --- */

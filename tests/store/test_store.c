@@ -1689,6 +1689,67 @@ static void test_two_stores(void **state)
 	assert_string_equal(g.name, "Late");
 }
 
+/* --- read scopes --- */
+
+struct put_arg {
+	struct fx *f;
+	const char *id;
+	enum nd_err e;
+};
+
+/* Writes target @id through the store's connection of another thread. */
+static void *thread_put(void *arg)
+{
+	struct put_arg *a = arg;
+	struct nd_store_conn *c = NULL;
+	struct nd_error err = {0};
+	struct nd_target t = {.id = a->id, .name = "Other"};
+	bool created;
+	a->e = nd_store_conn(a->f->s, &c, &err);
+	if (!a->e)
+		a->e = nd_store_target_put(c, a->f->t, &t, &created, &err);
+	return NULL;
+}
+
+static void put_from_thread(struct fx *f, const char *id)
+{
+	struct put_arg a = {f, id, ND_ERR_INTERNAL};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, thread_put, &a), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(a.e, ND_OK);
+}
+
+/* A read scope is one snapshot on SQLite: a commit made meanwhile on
+ * another connection shows after its end, not within. PostgreSQL has none
+ * (each statement reads the latest commit) and says so by doing nothing.
+ * On both, the connection writes again once the scope is over. */
+static void test_read_scope(void **state)
+{
+	struct fx *f = *state;
+	struct nd_target before = {.id = "before", .name = "Before"};
+	bool created;
+	OK(nd_store_target_put(f->c, f->t, &before, &created, &E));
+
+	OK(nd_store_read_begin(f->c, &E));
+	struct target_copy g = {0};
+	OK(nd_store_target_get(f->c, f->t, "before", target_cb, &g, &E));
+	put_from_thread(f, "during");
+	memset(&g, 0, sizeof g);
+	enum nd_err seen = nd_store_target_get(f->c, f->t, "during", target_cb, &g, &E);
+	nd_store_read_end(f->c);
+	assert_int_equal(seen, fx_backend() == FX_SQLITE ? ND_ERR_NOT_FOUND : ND_OK);
+
+	memset(&g, 0, sizeof g);
+	OK(nd_store_target_get(f->c, f->t, "during", target_cb, &g, &E));
+	assert_string_equal(g.name, "Other");
+	struct nd_target after = {.id = "after", .name = "After"};
+	OK(nd_store_target_put(f->c, f->t, &after, &created, &E));
+	assert_true(created);
+	nd_store_read_end(f->c); /* no scope open: nothing to do */
+	OK(nd_store_target_get(f->c, f->t, "after", target_cb, &g, &E));
+}
+
 /* --- listing (API3) --- */
 
 #define MAX_ITEMS 64
@@ -2254,6 +2315,7 @@ int main(void)
 	    T(test_reopen),
 	    T(test_concurrent_writers),
 	    T(test_two_stores),
+	    T(test_read_scope),
 	    T(test_list_filters),
 	    T(test_list_counters),
 	    T(test_list_orders),

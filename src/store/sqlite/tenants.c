@@ -174,7 +174,7 @@ enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[
 	if (rc == SQLITE_ROW) {
 		out->tenant_id = sqlite3_column_int64(st, 0);
 		nd_role_parse(sq_col_text(st, 1), &out->role);
-				nd_copy_str(out->target, sizeof out->target, sq_col_text(st, 2));
+		nd_copy_str(out->target, sizeof out->target, sq_col_text(st, 2));
 		nd_copy_str(out->key_id, sizeof out->key_id, sq_col_text(st, 3));
 		nd_copy_str(out->time_zone, sizeof out->time_zone, sq_col_text(st, 4));
 	}
