@@ -628,7 +628,7 @@ def main():
              % (machine(), ntargets, SERVER_CORE, LOAD_CORE, seconds), "",
              "The raw store is bench/ceiling_sqlite.c on the same core running each"
              " request's statements as notifd runs them (the key, then the scenario's"
-             " reads), without HTTP or JSON. Server and store share one core, so no"
+             " reads, in one read transaction), without HTTP or JSON. Server and store share one core, so no"
              " server can answer faster than nginx serves the bytes plus the raw store"
              " reads them: \"best\" is that bound as a ratio to nginx, raw / (nginx + raw)."
              " A goal above it is out of reach on this design.", "",

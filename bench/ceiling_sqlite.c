@@ -6,8 +6,9 @@
  * close notifd comes to what the database allows:
  *
  *   read DB_FILE SECONDS SHAPE [VALUE...]
- *       the statements of one request shape, as notifd runs them, each time
- *       for another random target or delivery:
+ *       the statements of one request shape, as notifd runs them (in one
+ *       read transaction, as notifd runs a GET), each time for another
+ *       random target or delivery:
  *         feed LIMIT [FROM_MS TO_MS]
  *                            a feed's read of a target's newest LIMIT
  *                            deliveries, routed in [FROM_MS, TO_MS) if given
@@ -260,10 +261,12 @@ static int drive(long seconds)
 		die("tenant 1 has no targets");
 	struct latencies lat = {0};
 	uint64_t seed = 7, rows = 0;
+	sqlite3_stmt *begin = prepare("BEGIN"), *commit = prepare("COMMIT");
 	double start = now(CLOCK_MONOTONIC), t = start, end = start + seconds;
 	while (t < end) {
 		uint64_t r = rnd(&seed);
 		double t0 = t;
+		run(begin);
 		if (run(key_st) != 1)
 			die("the admin key is not found");
 		if (total_st) {
@@ -272,9 +275,12 @@ static int drive(long seconds)
 		}
 		bind(page_st, r, ntargets);
 		rows += run(page_st);
+		run(commit);
 		t = now(CLOCK_MONOTONIC);
 		lat_add(&lat, (t - t0) * 1e6);
 	}
+	if (sqlite3_finalize(begin) != SQLITE_OK || sqlite3_finalize(commit) != SQLITE_OK)
+		die("finalize failed");
 	lat_report(&lat, t - start, rows);
 	return 0;
 }
