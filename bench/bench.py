@@ -644,9 +644,12 @@ def main():
                                     raw, rps / raw, best))
     name, (rate, p50, p99) = ingest_row
     top = raw_insert["clustered"]
+    # Out of reach when the raw insert itself, writing the indexes notifd
+    # writes, stays under the goal.
+    verdict = ("" if rate / top >= 0.7 else "below " if raw_insert["indexed"] / top >= 0.7
+               else "out of reach: ")
     lines.append("| %s | %.0f | %.2f | %.2f | | | | %s0.70 of the raw insert | %.0f | %.2f | |"
-                 % (name, rate, p50, p99, "" if rate / top >= 0.7 else "below ", top,
-                    rate / top))
+                 % (name, rate, p50, p99, verdict, top, rate / top))
     for big_name, big_rate, _, big_hwm in big:
         goal = 500000 if big_name.startswith("stream") else 100000
         lines.append("| %s | %.0f | | | | | | %s%s/s, peak RSS %.1f MB (goal 64) | | | |"
@@ -663,8 +666,9 @@ def main():
                   + "; ".join("%s %.0f (PostgreSQL / SQLite %.2f)"
                               % (name.split(": ", 1)[1], sqlite, rps[0] / sqlite)
                               for name, rps, _, sqlite in pg_rows) + "."]
-    lines += ["", "Raw insert with notifd's five secondary indexes: %.0f rows/s (ingest: %.2f"
-              " of it)." % (raw_insert["indexed"], rate / raw_insert["indexed"]),
+    lines += ["", "Raw insert with notifd's five secondary indexes: %.0f rows/s, %.2f of the"
+              " clustered insert (ingest: %.2f of it)."
+              % (raw_insert["indexed"], raw_insert["indexed"] / top, rate / raw_insert["indexed"]),
               "Peak RSS of the reading notifd: %.1f MB. Start to first 200 on an empty"
               " database: %.0f ms (goal 100); idle RSS %.1f MB (goal 16)."
               % (hwm / 1024, boot_ms, idle_kb / 1024), ""]

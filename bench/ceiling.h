@@ -10,15 +10,19 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* The columns the API3 listing reads (src/store/sqlite/list.c and
- * src/store/postgres/list.c): the delivery's, its notification's, the
- * target's. */
+/* The columns the API3 listing reads: the delivery's, its notification's
+ * (PostgreSQL, src/store/postgres/list.c), the member's. SQLite
+ * (src/store/sqlite/list.c) leaves the notification's to the connection's
+ * cache of notification rows: LIST_OWN_COLS. */
+#define LIST_MEMBER_COLS "t.ext_id, t.name, t.email, t.profile"
 #define LIST_COLS                                                                  \
 	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
 	" d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type," \
 	" n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"          \
-	" n.date_started, n.date_due, n.created_at, d.updated_at, t.ext_id, t.name,"   \
-	" t.email, t.profile, t.attributes, t.created_at, t.updated_at"
+	" n.date_started, n.date_due, n.created_at, d.updated_at, " LIST_MEMBER_COLS
+#define LIST_OWN_COLS                                                              \
+	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
+	" d.read_at, d.completed_at, d.nkey, d.updated_at, " LIST_MEMBER_COLS
 
 /* Seconds on @id: CLOCK_MONOTONIC to time, CLOCK_REALTIME to date rows. */
 static double now(clockid_t id)

@@ -181,7 +181,9 @@ struct nd_list_query {
 
 struct nd_item {
 	const struct nd_delivery *d;
-	const struct nd_target *member; /* the recipient (id, name, email, ...) */
+	/* The recipient as a listing shows it: id, name, email and profile;
+	 * no attributes (NULL) and no times (ND_NO_TIME). */
+	const struct nd_target *member;
 	int64_t updated_at;
 };
 

@@ -35,7 +35,7 @@ static const struct nd_listsql_dialect dialect = {
 };
 
 #define PAGE_SELECT                                                                \
-	"SELECT " PG_DELIVERY_COLS ", d.updated_at, " PG_TARGET_COLS               \
+	"SELECT " PG_DELIVERY_COLS ", d.updated_at, " PG_MEMBER_COLS               \
 	" FROM deliveries d JOIN notifications n"                                  \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
 	" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid"
@@ -96,7 +96,7 @@ static int page_row(void *arg, PGresult *r, int row)
 	struct nd_delivery d;
 	struct nd_target t;
 	pg_read_delivery(r, row, 0, &d, &n);
-	pg_read_target(r, row, PG_DELIVERY_NCOLS + 1, &t);
+	pg_read_member(r, row, PG_DELIVERY_NCOLS + 1, &t);
 	d.target = t.id;
 	struct nd_item it = {
 		.d = &d,

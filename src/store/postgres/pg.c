@@ -731,12 +731,19 @@ void pg_text_array(struct nd_buf *b, const char *const *ids, size_t n)
 	nd_buf_putc(b, '}');
 }
 
-void pg_read_target(PGresult *r, int row, int base, struct nd_target *t)
+void pg_read_member(PGresult *r, int row, int base, struct nd_target *t)
 {
 	t->id = pg_text(r, row, base);
 	t->name = pg_text(r, row, base + 1);
 	t->email = pg_text(r, row, base + 2);
 	t->profile = pg_text(r, row, base + 3);
+	t->attributes = NULL;
+	t->created_at = t->updated_at = ND_NO_TIME;
+}
+
+void pg_read_target(PGresult *r, int row, int base, struct nd_target *t)
+{
+	pg_read_member(r, row, base, t);
 	t->attributes = pg_text(r, row, base + 4);
 	t->created_at = pg_int(r, row, base + 5);
 	t->updated_at = pg_int(r, row, base + 6);

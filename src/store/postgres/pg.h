@@ -207,10 +207,13 @@ enum nd_err pg_target_tid(struct pg_conn *c, int64_t tenant_id, const char *ext,
 	" d.dismiss, d.read_at, d.completed_at, " PG_NOTIFICATION_COLS
 #define PG_DELIVERY_NCOLS (8 + PG_NOTIFICATION_NCOLS)
 /* A target (alias t), as pg_read_target() reads it. */
-#define PG_TARGET_COLS                                                                             \
-	"t.ext_id, t.name, t.email, t.profile, t.attributes, t.created_at, t.updated_at"
+/* The first of a target's columns are a listing's member (struct nd_item),
+ * as pg_read_member() reads them. */
+#define PG_MEMBER_COLS "t.ext_id, t.name, t.email, t.profile"
+#define PG_TARGET_COLS PG_MEMBER_COLS ", t.attributes, t.created_at, t.updated_at"
 
 void pg_read_target(PGresult *r, int row, int base, struct nd_target *t);
+void pg_read_member(PGresult *r, int row, int base, struct nd_target *t);
 void pg_read_notification(PGresult *r, int row, int base, struct nd_notification *n);
 
 /* The INSERT of a notification row (creation and load share it): the

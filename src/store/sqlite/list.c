@@ -22,18 +22,37 @@ static const struct nd_listsql_dialect dialect = {
 	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
 };
 
-#define PAGE_SELECT                                                                \
-	"SELECT " SQ_DELIVERY_COLS ", d.updated_at, " SQ_TARGET_COLS               \
+/* A page's rows: the delivery's own columns, its notification's key, its
+ * last change and its target, the notification taken from the connection's
+ * cache (store/ncache.h) as a feed takes it; or, joined, every column of
+ * the notification too. SQLite reads each selected column of every row, so
+ * leaving the notification's 14 to the cache took a 20-row page from ~36 to
+ * ~23 µs raw. A member's later pages join, as a feed's continued walk
+ * does: each row there is another, older notification, which the cache
+ * would miss. Every other page runs through the newest notifications, or
+ * through one notification's deliveries after another. */
+#define PAGE_FROM                                                                  \
 	" FROM deliveries d JOIN notifications n"                                  \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
 	" JOIN targets t ON t.tid = d.tid"
+#define PAGE_OWN "SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey, d.updated_at, " SQ_MEMBER_COLS PAGE_FROM
+#define PAGE_JOINED "SELECT " SQ_DELIVERY_COLS ", d.updated_at, " SQ_MEMBER_COLS PAGE_FROM
+/* Set in the shape of a joined page's statement, which nd_listsql_shape()
+ * leaves free. */
+#define JOINED_SHAPE ((uint64_t)1 << 63)
+
+static bool joined_page(const struct nd_list_query *q)
+{
+	return q->member && q->offset > 0;
+}
 
 /* The statement of @kind for @q, bound: kept by its shape, its text
  * assembled only when the connection has none of that shape. */
 static enum nd_err prepare(struct sq_conn *c, enum nd_listsql_kind kind, int64_t tenant_id,
 			   const struct nd_list_query *q, sqlite3_stmt **out, struct nd_error *err)
 {
-	uint64_t shape = nd_listsql_shape(q, kind);
+	bool joined = kind != ND_LS_COUNT && joined_page(q);
+	uint64_t shape = nd_listsql_shape(q, kind) | (joined ? JOINED_SHAPE : 0);
 	sqlite3_stmt *st = sq_prep_kept(c, shape);
 	if (!st) {
 		struct nd_buf sql = ND_BUF_INIT;
@@ -42,7 +61,7 @@ static enum nd_err prepare(struct sq_conn *c, enum nd_listsql_kind kind, int64_t
 		} else {
 			if (kind == ND_LS_PLAN)
 				nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
-			nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
+			nd_listsql_page(&sql, &dialect, q, joined ? PAGE_JOINED : PAGE_OWN);
 		}
 		st = sq_prep_shape(c, shape, nd_buf_str(&sql), err);
 		nd_buf_release(&sql);
@@ -108,21 +127,36 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 		goto out;
 	if (total && q->offset >= (uint64_t)*total && q->offset > 0)
 		goto out; /* past the last page: nothing to read */
-	int rc, stop = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	bool joined = joined_page(q);
+	/* Where the columns after the delivery's (and notification's) are. */
+	int after = joined ? SQ_DELIVERY_NCOLS : SQ_DELIVERY_OWN_NCOLS + 1;
+	int rc = SQLITE_DONE, stop = 0;
+	while (!e && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct nd_notification n;
 		struct nd_delivery d;
 		struct nd_target t;
-		sq_read_delivery(st, 0, &d, &n);
-		sq_read_target(st, SQ_DELIVERY_NCOLS + 1, &t);
-		d.target = t.id;
-		struct nd_item it = {.d = &d, .member = &t,
-				     .updated_at = sq_col_time(st, SQ_DELIVERY_NCOLS)};
-		stop = cb(arg, &it);
+		sqlite3_stmt *held = NULL;
+		if (joined) {
+			sq_read_delivery(st, 0, &d, &n);
+		} else {
+			sq_read_delivery_own(st, 0, &d);
+			e = sq_notification_cached(c, tenant_id,
+						   sqlite3_column_int(st, SQ_DELIVERY_OWN_NCOLS), &n,
+						   &held, &d.n, err);
+		}
+		if (!e) {
+			sq_read_member(st, after + 1, &t);
+			d.target = t.id;
+			struct nd_item it = {.d = &d, .member = &t,
+					     .updated_at = sq_col_time(st, after)};
+			stop = cb(arg, &it);
+		}
+		if (held)
+			sq_done(held);
 	}
 	if (stop)
 		e = (enum nd_err)stop;
-	else if (rc != SQLITE_DONE)
+	else if (!e && rc != SQLITE_DONE)
 		e = sq_fail(c, rc, "list", err);
 out:
 	sq_done(st);

@@ -177,12 +177,9 @@ static enum nd_err missing_notification(int64_t tenant_id, int32_t key, struct n
 	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
 }
 
-/* A notification of the feed: from the connection's cache, else read and
- * kept there. When it is too big to keep, it is read into @tmp and @st
- * stays on its row until sq_done(*st) after use. */
-static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32_t key,
-				     struct nd_notification *tmp, sqlite3_stmt **st,
-				     const struct nd_notification **out, struct nd_error *err)
+enum nd_err sq_notification_cached(struct sq_conn *c, int64_t tenant_id, int32_t key,
+				   struct nd_notification *tmp, sqlite3_stmt **st,
+				   const struct nd_notification **out, struct nd_error *err)
 {
 	static const char sql[] = "SELECT " SQ_NOTIFICATION_COLS
 				  " FROM notifications n WHERE n.tenant_id = ?1 AND n.nkey = ?2";
@@ -194,7 +191,7 @@ static enum nd_err feed_notification(struct sq_conn *c, int64_t tenant_id, int32
 		return err->code;
 	sqlite3_bind_int64(*st, 1, tenant_id);
 	sqlite3_bind_int(*st, 2, key);
-	enum nd_err e = sq_row(c, *st, "feed", "notification not found", err);
+	enum nd_err e = sq_row(c, *st, "notification", "notification not found", err);
 	if (e) {
 		*st = NULL;
 		return e == ND_ERR_NOT_FOUND ? missing_notification(tenant_id, key, err) : e;
@@ -269,7 +266,7 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 		int32_t key = sqlite3_column_int(st, key_col);
 		if (!joined) {
 			sq_read_delivery_own(st, 0, &d);
-			e = feed_notification(c, tenant_id, key, &tmp, &held, &d.n, err);
+			e = sq_notification_cached(c, tenant_id, key, &tmp, &held, &d.n, err);
 		} else if (sqlite3_column_type(st, SQ_DELIVERY_OWN_NCOLS) == SQLITE_NULL) {
 			e = missing_notification(tenant_id, key, err);
 		} else {

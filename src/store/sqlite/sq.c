@@ -445,12 +445,19 @@ void sq_col_guid(sqlite3_stmt *st, int i, char out[ND_GUID_LEN + 1])
 		out[0] = '\0';
 }
 
-void sq_read_target(sqlite3_stmt *st, int base, struct nd_target *t)
+void sq_read_member(sqlite3_stmt *st, int base, struct nd_target *t)
 {
 	t->id = sq_col_text(st, base);
 	t->name = sq_col_text(st, base + 1);
 	t->email = sq_col_text(st, base + 2);
 	t->profile = sq_col_text(st, base + 3);
+	t->attributes = NULL;
+	t->created_at = t->updated_at = ND_NO_TIME;
+}
+
+void sq_read_target(sqlite3_stmt *st, int base, struct nd_target *t)
+{
+	sq_read_member(st, base, t);
 	t->attributes = sq_col_text(st, base + 4);
 	t->created_at = sqlite3_column_int64(st, base + 5);
 	t->updated_at = sqlite3_column_int64(st, base + 6);

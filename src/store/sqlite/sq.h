@@ -132,11 +132,14 @@ enum nd_err sq_campaign_exists(struct sq_conn *c, int64_t tenant_id, const char 
 #define SQ_DELIVERY_COLS SQ_DELIVERY_OWN_COLS ", " SQ_NOTIFICATION_COLS
 #define SQ_DELIVERY_NCOLS (SQ_DELIVERY_OWN_NCOLS + SQ_NOTIFICATION_NCOLS)
 
-/* Columns of a target (alias t), as sq_read_target() reads them. */
-#define SQ_TARGET_COLS                                                             \
-	"t.ext_id, t.name, t.email, t.profile, t.attributes, t.created_at, t.updated_at"
+/* Columns of a target (alias t), as sq_read_target() reads them; the first
+ * of them are a listing's member (struct nd_item), as sq_read_member() reads
+ * them: each column costs SQLite a read on every row. */
+#define SQ_MEMBER_COLS "t.ext_id, t.name, t.email, t.profile"
+#define SQ_TARGET_COLS SQ_MEMBER_COLS ", t.attributes, t.created_at, t.updated_at"
 
 void sq_read_target(sqlite3_stmt *st, int base, struct nd_target *t);
+void sq_read_member(sqlite3_stmt *st, int base, struct nd_target *t);
 void sq_read_notification(sqlite3_stmt *st, int base, struct nd_notification *n);
 
 /* The INSERT of a notification row (creation and load share it, and so its
@@ -149,6 +152,14 @@ void sq_bind_notification(sqlite3_stmt *st, int64_t tenant_id, const struct nd_n
 void sq_read_delivery_own(sqlite3_stmt *st, int base, struct nd_delivery *d);
 /* Reads SQ_DELIVERY_COLS into @d, pointing d->n at @n. */
 void sq_read_delivery(sqlite3_stmt *st, int base, struct nd_delivery *d, struct nd_notification *n);
+
+/* Notification @key of @tenant_id from the connection's cache
+ * (store/ncache.h), else read and kept there. When it is too big to keep,
+ * it is read into @tmp and *@st stays on its row until sq_done(*@st) after
+ * use. A delivery whose notification is missing is an internal error. */
+enum nd_err sq_notification_cached(struct sq_conn *c, int64_t tenant_id, int32_t key,
+				   struct nd_notification *tmp, sqlite3_stmt **st,
+				   const struct nd_notification **out, struct nd_error *err);
 /* A 16-byte GUID column as text, "" when it is not one. */
 void sq_col_guid(sqlite3_stmt *st, int i, char out[ND_GUID_LEN + 1]);
 
