@@ -205,7 +205,6 @@ static int list_mode(const char *conninfo, long seconds, long limit)
 	prepare("total", "SELECT deliveries FROM targets WHERE tenant_id = $1 AND tid = $2");
 	prepare("page", "SELECT " LIST_COLS " FROM deliveries d JOIN notifications n"
 			" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
-			" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid"
 			" WHERE d.tenant_id = $1 AND d.deleted_at IS NULL AND d.tid = $2"
 			" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $3 OFFSET 0");
 	return drive(seconds, list_work);

@@ -15,9 +15,9 @@
  *                            (their own columns: notifd takes each row's
  *                            notification from its cache)
  *         member             API3 LIST member_id: the member's counter, then
- *                            its page of 20: the delivery's columns and the
- *                            member's (notifd takes each row's notification
- *                            from its cache, as a feed does)
+ *                            its page of 20: the delivery's columns (notifd
+ *                            takes each row's notification from its cache,
+ *                            as a feed does, and reads no member)
  *         page3, title       API3 LIST unfiltered page 3, order=title DESC
  *         campaign ID        API3 LIST campaign_id=ID
  *         day FROM_MS TO_MS  API3 LIST date_started, the local day's bounds
@@ -157,7 +157,7 @@ struct shape {
 
 #define PAGE_FROM                                                                   \
 	"SELECT " LIST_OWN_COLS " FROM deliveries d JOIN notifications n"               \
-	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey JOIN targets t ON t.tid = d.tid" \
+	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                             \
 	" WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"
 #define NEWEST " ORDER BY n.date_started DESC, n.nkey DESC, d.tid DESC LIMIT ?11 OFFSET ?12"
 #define TENANT_TOTAL "SELECT deliveries FROM tenants WHERE id = ?1"

@@ -177,12 +177,14 @@ struct nd_list_query {
 	struct nd_order_term order[ND_ORDER_MAX]; /* none: routing time, newest first */
 	size_t norder;
 	size_t offset, limit; /* limit 0 = no limit */
+	bool with_member;     /* items carry their member (else none is read) */
 };
 
 struct nd_item {
-	const struct nd_delivery *d;
-	/* The recipient as a listing shows it: id, name, email and profile;
-	 * no attributes (NULL) and no times (ND_NO_TIME). */
+	const struct nd_delivery *d; /* d->target is the member's id, or NULL */
+	/* With q->with_member, the recipient as a listing shows it: id, name,
+	 * email and profile; no attributes (NULL) and no times (ND_NO_TIME).
+	 * Else NULL. */
 	const struct nd_target *member;
 	int64_t updated_at;
 };

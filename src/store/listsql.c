@@ -87,9 +87,10 @@ static void add_order(struct nd_buf *b, const struct nd_listsql_dialect *d,
 }
 
 /* Every field of a shape at a bit offset of its own: kind 2 bits, the seven
- * filters a bit each, the number of order terms 3 bits, each term 5 (key and
- * direction). */
-_Static_assert(ND_ORDER__COUNT <= 16 && ND_ORDER_MAX <= 7 && 12 + 5 * ND_ORDER_MAX <= 64,
+ * filters and whether members are read a bit each, the number of order terms
+ * 3 bits, each term 5 (key and direction). The top bit is left to the
+ * backends. */
+_Static_assert(ND_ORDER__COUNT <= 16 && ND_ORDER_MAX <= 7 && 13 + 5 * ND_ORDER_MAX <= 63,
 	       "a listing shape no longer fits its bits");
 
 uint64_t nd_listsql_shape(const struct nd_list_query *q, enum nd_listsql_kind kind)
@@ -102,13 +103,14 @@ uint64_t nd_listsql_shape(const struct nd_list_query *q, enum nd_listsql_kind ki
 	    q->campaign_id != NULL,
 	    q->member != NULL,
 	    q->type != NULL,
+	    q->with_member,
 	};
 	uint64_t shape = (uint64_t)kind;
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
 		shape |= (uint64_t)flags[i] << (2 + i);
-	shape |= (uint64_t)q->norder << 9;
+	shape |= (uint64_t)q->norder << 10;
 	for (size_t i = 0; i < q->norder; i++)
-		shape |= ((uint64_t)q->order[i].key << 1 | q->order[i].desc) << (12 + 5 * i);
+		shape |= ((uint64_t)q->order[i].key << 1 | q->order[i].desc) << (13 + 5 * i);
 	return shape;
 }
 

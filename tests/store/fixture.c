@@ -424,6 +424,7 @@ struct nd_list_query fx_lq(void)
 	struct nd_list_query q;
 	memset(&q, 0, sizeof q);
 	q.started_from = q.completed_from = ND_NO_TIME;
+	q.with_member = true;
 	return q;
 }
 

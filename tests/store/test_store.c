@@ -906,6 +906,20 @@ static void test_notification_create(void **state)
 	assert_int_equal(send_to(f, f->t2, tg, 1, NULL, 0, 1000, &d), 1);
 	assert_int_equal(d, 1);
 	assert_int_equal(send_to(f, f->t, tg, 1, NULL, 0, 1000, &d), 3);
+
+	/* Known and unknown targets together, one named twice, then known
+	 * ones alone: each served once, the unknown ones created. */
+	static const char *const mixed[] = {"c", "a", "d", "a", "b"};
+	send_to(f, f->t, mixed, 5, NULL, 0, 2000, &d);
+	assert_int_equal(d, 4);
+	OK(nd_store_target_get(f->c, f->t, "c", target_cb, &g, &E));
+	OK(nd_store_target_get(f->c, f->t, "d", target_cb, &g, &E));
+	static const char *const known[] = {"d", "b", "c", "a"};
+	int32_t k = send_to(f, f->t, known, 4, NULL, 0, 3000, &d);
+	assert_int_equal(d, 4);
+	memset(&c, 0, sizeof c);
+	OK(nd_store_notification_get(f->c, f->t, k, notif_cb, &c, &E));
+	assert_int_equal(c.deliveries, 4);
 }
 
 static void test_notification_segments(void **state)
@@ -1773,12 +1787,16 @@ static int item_cb(void *arg, const struct nd_item *it)
 	assert_true(r->n < MAX_ITEMS);
 	size_t i = r->n++;
 	memcpy(r->guid[i], it->d->guid, ND_GUID_LEN + 1);
-	snprintf(r->member[i], sizeof r->member[i], "%s", it->member->id);
-	assert_string_equal(it->d->target, it->member->id);
-	/* A listing's member is what API3 shows of it, no more. */
-	assert_null(it->member->attributes);
-	assert_int_equal(it->member->created_at, ND_NO_TIME);
-	assert_int_equal(it->member->updated_at, ND_NO_TIME);
+	if (it->member) {
+		snprintf(r->member[i], sizeof r->member[i], "%s", it->member->id);
+		assert_string_equal(it->d->target, it->member->id);
+		/* A listing's member is what API3 shows of it, no more. */
+		assert_null(it->member->attributes);
+		assert_int_equal(it->member->created_at, ND_NO_TIME);
+		assert_int_equal(it->member->updated_at, ND_NO_TIME);
+	} else {
+		assert_null(it->d->target);
+	}
 	r->key[i] = it->d->n->key;
 	r->routed_at[i] = it->d->routed_at;
 	r->completed_at[i] = it->d->at[ND_EV_COMPLETE];
@@ -1803,6 +1821,22 @@ static size_t list_all(struct fx *f, int64_t tenant, struct nd_list_query q, str
 	return r->n;
 }
 
+/* Row @j of @b says what row @i of @a says. */
+static void assert_same_item(const struct items *a, size_t i, const struct items *b, size_t j)
+{
+	assert_string_equal(a->guid[i], b->guid[j]);
+	assert_string_equal(a->member[i], b->member[j]);
+	assert_int_equal(a->key[i], b->key[j]);
+	assert_int_equal(a->routed_at[i], b->routed_at[j]);
+	assert_int_equal(a->completed_at[i], b->completed_at[j]);
+	assert_int_equal(a->read_at[i], b->read_at[j]);
+	assert_int_equal(a->created_at[i], b->created_at[j]);
+	assert_int_equal(a->updated_at[i], b->updated_at[j]);
+	assert_string_equal(a->title[i], b->title[j]);
+	assert_int_equal(a->has_type[i], b->has_type[j]);
+	assert_string_equal(a->type[i], b->type[j]);
+}
+
 static void test_list_filters(void **state)
 {
 	struct fx *f = *state;
@@ -1814,6 +1848,16 @@ static void test_list_filters(void **state)
 	/* default order: routing time, newest first */
 	for (size_t i = 1; i < r.n; i++)
 		assert_true(r.routed_at[i - 1] >= r.routed_at[i]);
+	/* Without members: the same rows, each without its member. */
+	struct items bare;
+	q.with_member = false;
+	assert_int_equal(list_all(f, f->t, q, &bare), 12);
+	for (size_t i = 0; i < bare.n; i++) {
+		assert_string_equal(bare.member[i], "");
+		snprintf(bare.member[i], sizeof bare.member[i], "%s", r.member[i]);
+		assert_same_item(&bare, i, &r, i);
+	}
+	q.with_member = true;
 	assert_int_equal(list_all(f, f->t2, q, &r), 0);
 
 	q = fx_lq();
@@ -1908,22 +1952,6 @@ static void test_list_counters(void **state)
 	struct nd_store_opts opts = {.sqlite = {.sync_full = false}};
 	fx_reopen(f, &opts);
 	assert_int_equal(list_all(f, f->t, all, &r), 7);
-}
-
-/* Row @j of @b says what row @i of @a says. */
-static void assert_same_item(const struct items *a, size_t i, const struct items *b, size_t j)
-{
-	assert_string_equal(a->guid[i], b->guid[j]);
-	assert_string_equal(a->member[i], b->member[j]);
-	assert_int_equal(a->key[i], b->key[j]);
-	assert_int_equal(a->routed_at[i], b->routed_at[j]);
-	assert_int_equal(a->completed_at[i], b->completed_at[j]);
-	assert_int_equal(a->read_at[i], b->read_at[j]);
-	assert_int_equal(a->created_at[i], b->created_at[j]);
-	assert_int_equal(a->updated_at[i], b->updated_at[j]);
-	assert_string_equal(a->title[i], b->title[j]);
-	assert_int_equal(a->has_type[i], b->has_type[j]);
-	assert_string_equal(a->type[i], b->type[j]);
 }
 
 /* Walks every page of size @size and checks it is the full list, in order,

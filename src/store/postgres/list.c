@@ -34,11 +34,16 @@ static const struct nd_listsql_dialect dialect = {
 	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = $1 AND ext_id = $9",
 };
 
-#define PAGE_SELECT                                                                \
-	"SELECT " PG_DELIVERY_COLS ", d.updated_at, " PG_MEMBER_COLS               \
+#define PAGE_FROM                                                                  \
 	" FROM deliveries d JOIN notifications n"                                  \
-	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
-	" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid"
+	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
+/* A page's rows; the member's columns and their join only when the listing
+ * shows members. */
+static const char *const page_select[2] = {
+	"SELECT " PG_DELIVERY_COLS ", d.updated_at" PAGE_FROM,
+	"SELECT " PG_DELIVERY_COLS ", d.updated_at, " PG_MEMBER_COLS PAGE_FROM
+	" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid",
+};
 
 /* Every parameter, whether the SQL uses it or not. */
 static void bind(struct pg_params *p, int64_t tenant_id, const struct nd_list_query *q)
@@ -87,6 +92,7 @@ static enum nd_err count(struct pg_conn *c, int64_t tenant_id, const struct nd_l
 struct page_arg {
 	nd_item_cb cb;
 	void *arg;
+	bool with_member;
 };
 
 static int page_row(void *arg, PGresult *r, int row)
@@ -96,11 +102,14 @@ static int page_row(void *arg, PGresult *r, int row)
 	struct nd_delivery d;
 	struct nd_target t;
 	pg_read_delivery(r, row, 0, &d, &n);
-	pg_read_member(r, row, PG_DELIVERY_NCOLS + 1, &t);
-	d.target = t.id;
+	d.target = NULL;
+	if (a->with_member) {
+		pg_read_member(r, row, PG_DELIVERY_NCOLS + 1, &t);
+		d.target = t.id;
+	}
 	struct nd_item it = {
 		.d = &d,
-		.member = &t,
+		.member = a->with_member ? &t : NULL,
 		.updated_at = pg_time(r, row, PG_DELIVERY_NCOLS),
 	};
 	return a->cb(a->arg, &it);
@@ -118,10 +127,10 @@ enum nd_err pg_list(struct nd_store_conn *c, int64_t tenant_id, const struct nd_
 	if (total && q->offset >= (uint64_t)*total && q->offset > 0)
 		return ND_OK; /* past the last page: nothing to read */
 	struct nd_buf sql = ND_BUF_INIT;
-	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
+	nd_listsql_page(&sql, &dialect, q, page_select[q->with_member]);
 	struct pg_params p = PG_PARAMS_INIT;
 	bind(&p, tenant_id, q);
-	struct page_arg a = {cb, arg};
+	struct page_arg a = {cb, arg, q->with_member};
 	e = pg_stream(pc, nd_buf_str(&sql), types, &p, q->limit, page_row, &a, "list", err);
 	nd_buf_release(&sql);
 	return e;
@@ -144,7 +153,7 @@ enum nd_err pg_list_plan(struct nd_store_conn *c, int64_t tenant_id, const struc
 	struct pg_conn *pc = pg_conn_of(c);
 	struct nd_buf sql = ND_BUF_INIT;
 	nd_buf_puts(&sql, "EXPLAIN ");
-	nd_listsql_page(&sql, &dialect, q, PAGE_SELECT);
+	nd_listsql_page(&sql, &dialect, q, page_select[q->with_member]);
 	struct pg_params p = PG_PARAMS_INIT;
 	bind(&p, tenant_id, q);
 	struct plan_arg a = {cb, arg};

@@ -33,10 +33,16 @@ static const struct nd_listsql_dialect dialect = {
  * through one notification's deliveries after another. */
 #define PAGE_FROM                                                                  \
 	" FROM deliveries d JOIN notifications n"                                  \
-	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                        \
-	" JOIN targets t ON t.tid = d.tid"
-#define PAGE_OWN "SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey, d.updated_at, " SQ_MEMBER_COLS PAGE_FROM
-#define PAGE_JOINED "SELECT " SQ_DELIVERY_COLS ", d.updated_at, " SQ_MEMBER_COLS PAGE_FROM
+	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
+/* The member's columns and their join, when the listing shows members:
+ * without them a row costs one seek fewer (date_started ~21 to ~17 µs raw). */
+#define PAGE_MEMBER ", " SQ_MEMBER_COLS PAGE_FROM " JOIN targets t ON t.tid = d.tid"
+#define PAGE_OWN "SELECT " SQ_DELIVERY_OWN_COLS ", d.nkey, d.updated_at"
+#define PAGE_JOINED "SELECT " SQ_DELIVERY_COLS ", d.updated_at"
+static const char *const page_select[2][2] = {
+	{PAGE_OWN PAGE_FROM, PAGE_OWN PAGE_MEMBER},
+	{PAGE_JOINED PAGE_FROM, PAGE_JOINED PAGE_MEMBER},
+};
 /* Set in the shape of a joined page's statement, which nd_listsql_shape()
  * leaves free. */
 #define JOINED_SHAPE ((uint64_t)1 << 63)
@@ -61,7 +67,7 @@ static enum nd_err prepare(struct sq_conn *c, enum nd_listsql_kind kind, int64_t
 		} else {
 			if (kind == ND_LS_PLAN)
 				nd_buf_puts(&sql, "EXPLAIN QUERY PLAN ");
-			nd_listsql_page(&sql, &dialect, q, joined ? PAGE_JOINED : PAGE_OWN);
+			nd_listsql_page(&sql, &dialect, q, page_select[joined][q->with_member]);
 		}
 		st = sq_prep_shape(c, shape, nd_buf_str(&sql), err);
 		nd_buf_release(&sql);
@@ -145,9 +151,12 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 						   &held, &d.n, err);
 		}
 		if (!e) {
-			sq_read_member(st, after + 1, &t);
-			d.target = t.id;
-			struct nd_item it = {.d = &d, .member = &t,
+			d.target = NULL;
+			if (q->with_member) {
+				sq_read_member(st, after + 1, &t);
+				d.target = t.id;
+			}
+			struct nd_item it = {.d = &d, .member = q->with_member ? &t : NULL,
 					     .updated_at = sq_col_time(st, after)};
 			stop = cb(arg, &it);
 		}
