@@ -8,10 +8,9 @@
  * a delivery being added.
  *
  * Deliveries are inserted with set-based statements whatever the number of
- * recipients, one to four per notification: the explicit targets travel
- * as one text[] parameter (those that exist are served first; unknown ones
- * are then inserted in the order given, by an INSERT .. SELECT over it, and
- * served by a second pass), the segments' members are copied
+ * recipients, two or three per notification: the explicit targets travel
+ * as one text[] parameter (unknown ones are inserted first, in the order
+ * given, by an INSERT .. SELECT over it), the segments' members are copied
  * by an INSERT .. SELECT, and a recipient reached twice gets one delivery
  * through ON CONFLICT DO NOTHING on the primary key. Measured against COPY
  * into a temporary table and against pipelined per-target statements, the
@@ -130,10 +129,10 @@ static enum nd_err deliver_to(struct pg_conn *c, struct create_arg *a, const cha
 
 static enum nd_err deliver(struct pg_conn *c, struct create_arg *a, struct nd_error *err)
 {
-	/* Unknown targets are inserted in the order given (their tids then
-	 * order them as SQLite's rowids do), by a statement of their own: the
-	 * next one's snapshot then includes targets another transaction
-	 * created meanwhile, which this INSERT skipped. */
+	/* Unknown targets first, in the order given (their tids then order
+	 * them as SQLite's rowids do), by a statement of their own: the next
+	 * one's snapshot then includes targets another transaction created
+	 * meanwhile, which this INSERT skipped. */
 	static const char new_targets[] =
 		"INSERT INTO targets (tenant_id, ext_id, created_at, updated_at)"
 		" SELECT $1, x.id, $3, $3 FROM unnest($2::text[]) WITH ORDINALITY AS x (id, ord)"
@@ -148,21 +147,13 @@ static enum nd_err deliver(struct pg_conn *c, struct create_arg *a, struct nd_er
 		" FROM memberships WHERE tenant_id = $1 AND segment_id = ANY ($2::integer[])) m");
 	enum nd_err e = ND_OK;
 	if (a->to->ntargets) {
-		/* Most requests name targets that all exist: served by the
-		 * first pass, whose count says so. Otherwise the unknown ones
-		 * are inserted and a second pass serves them, the deliveries'
-		 * primary key keeping anyone from being served twice. */
-		int64_t before = a->deliveries;
-		e = deliver_to(c, a, to_targets, a->targets, "delivery insert", err);
-		if (!e && a->deliveries - before < (int64_t)a->to->ntargets) {
-			struct pg_params p = PG_PARAMS_INIT;
-			pg_p_int(&p, a->tenant_id);
-			pg_p_text(&p, a->targets);
-			pg_p_int(&p, nd_time_now_ms());
-			e = pg_exec(c, new_targets, &p, "target insert", NULL, err);
-			if (!e)
-				e = deliver_to(c, a, to_targets, a->targets, "delivery insert", err);
-		}
+		struct pg_params p = PG_PARAMS_INIT;
+		pg_p_int(&p, a->tenant_id);
+		pg_p_text(&p, a->targets);
+		pg_p_int(&p, nd_time_now_ms());
+		e = pg_exec(c, new_targets, &p, "target insert", NULL, err);
+		if (!e)
+			e = deliver_to(c, a, to_targets, a->targets, "delivery insert", err);
 	}
 	if (!e && a->to->nsegments)
 		e = deliver_to(c, a, to_segments, a->segments, "segment fan-out", err);
