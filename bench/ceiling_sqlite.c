@@ -155,6 +155,10 @@ struct shape {
 	long limit, offset;
 };
 
+/* A page whose conditions and order read no notification column does not
+ * join them (PAGE_OWN). */
+#define PAGE_OWN                                                                    \
+	"SELECT " LIST_OWN_COLS " FROM deliveries d WHERE d.tenant_id = ?1 AND d.deleted_at IS NULL"
 #define PAGE_FROM                                                                   \
 	"SELECT " LIST_OWN_COLS " FROM deliveries d JOIN notifications n"               \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"                             \
@@ -173,7 +177,7 @@ static const struct shape shapes[] = {
 	 " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7",
 	 .by_target = true, .feed = true},
 	{"member", "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
-	 PAGE_FROM " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?9)"
+	 PAGE_OWN " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?9)"
 		   " ORDER BY d.routed_at DESC, d.nkey DESC, d.tid DESC LIMIT ?11 OFFSET ?12",
 	 .by_target = true, .limit = 20},
 	{"page3", TENANT_TOTAL, PAGE_FROM NEWEST, .limit = 20, .offset = 40},
@@ -188,7 +192,7 @@ static const struct shape shapes[] = {
 	 "SELECT coalesce(sum(n.deliveries), 0) FROM notifications n"
 	 " WHERE n.tenant_id = ?1 AND n.date_started >= ?4 AND n.date_started < ?5",
 	 PAGE_FROM " AND n.date_started >= ?4 AND n.date_started < ?5" NEWEST, .limit = 20},
-	{"get", NULL, PAGE_FROM " AND d.guid = ?2 LIMIT ?11 OFFSET ?12", .by_guid = true,
+	{"get", NULL, PAGE_OWN " AND d.guid = ?2 LIMIT ?11 OFFSET ?12", .by_guid = true,
 	 .limit = 20},
 };
 

@@ -1,6 +1,8 @@
 /* listsql.c - the text of the tenant-wide listing, for the SQL backends. */
 #include "store/listsql.h"
 
+#include <string.h>
+
 struct order_sql {
 	const char *expr;
 	bool nullable;
@@ -112,6 +114,31 @@ uint64_t nd_listsql_shape(const struct nd_list_query *q, enum nd_listsql_kind ki
 	for (size_t i = 0; i < q->norder; i++)
 		shape |= ((uint64_t)q->order[i].key << 1 | q->order[i].desc) << (13 + 5 * i);
 	return shape;
+}
+
+static bool names_notification(const char *sql)
+{
+	return !sql || strncmp(sql, "n.", 2) == 0; /* NULL: the dialect's type order */
+}
+
+bool nd_listsql_reads_notifications(const struct nd_listsql_dialect *d,
+				    const struct nd_list_query *q)
+{
+	bool n_time = d->notification_time && !q->member;
+	if (notification_filter(q) || (n_time && q->started_from != ND_NO_TIME))
+		return true;
+	if (q->by_guid)
+		return false; /* no order */
+	const struct nd_order_term *terms = q->norder ? q->order : &default_order;
+	size_t n = q->norder ? q->norder : 1;
+	for (size_t i = 0; i < n; i++)
+		if (names_notification(order_sql(terms[i].key, n_time)->expr))
+			return true;
+	const struct order_sql *last = order_sql(terms[n - 1].key, n_time);
+	for (size_t i = 0; i < 3 && last->tie[i]; i++)
+		if (names_notification(last->tie[i]))
+			return true;
+	return false;
 }
 
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,

@@ -56,6 +56,10 @@ struct nd_listsql_dialect {
 enum nd_listsql_kind { ND_LS_PAGE, ND_LS_COUNT, ND_LS_PLAN };
 uint64_t nd_listsql_shape(const struct nd_list_query *q, enum nd_listsql_kind kind);
 
+/* Whether the page's conditions or order name a notification's column, so
+ * that its @select_from must join the notifications as n. */
+bool nd_listsql_reads_notifications(const struct nd_listsql_dialect *d,
+				    const struct nd_list_query *q);
 /* @select_from is "SELECT <columns> FROM deliveries d JOIN notifications n
  * ... JOIN targets t ..." (aliases d, n, t). */
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,

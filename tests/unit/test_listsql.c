@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,15 @@ static uint64_t fnv(const char *s)
 	return h;
 }
 
+/* Whether @sql names a column of the notifications (alias n). */
+static bool names_n(const char *sql)
+{
+	for (const char *p = sql; (p = strstr(p, "n.")); p++)
+		if (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			return true;
+	return false;
+}
+
 /* The query with filter bits @flags and order terms @terms[0..n). */
 static struct nd_list_query query(unsigned flags, const int *terms, size_t n)
 {
@@ -53,7 +64,8 @@ static struct nd_list_query query(unsigned flags, const int *terms, size_t n)
 }
 
 /* Every filter combination with no order, one term, and two terms, of each
- * kind: equal shapes have equal texts. */
+ * kind: equal shapes have equal texts; a page names the notifications'
+ * columns exactly when nd_listsql_reads_notifications() says it does. */
 static void check_dialect(const struct nd_listsql_dialect *d)
 {
 	const int nterm = ND_ORDER__COUNT * 2;
@@ -74,6 +86,11 @@ static void check_dialect(const struct nd_listsql_dialect *d)
 						nd_listsql_page(&sql, d, &q, kind == ND_LS_PLAN
 										 ? "EXPLAIN SELECT 1"
 										 : "SELECT 1");
+					if (kind == ND_LS_PAGE &&
+					    names_n(nd_buf_str(&sql)) !=
+						nd_listsql_reads_notifications(d, &q))
+						fail_msg("reads_notifications wrong for %s",
+							 nd_buf_str(&sql));
 					all[n++] = (struct seen){
 					    nd_listsql_shape(&q, (enum nd_listsql_kind)kind),
 					    fnv(nd_buf_str(&sql))};
