@@ -217,9 +217,10 @@ static bool op_abandon_tx(struct nd_store_conn *base)
 	return true;
 }
 
-/* A read transaction costs SQLite two file locks taken and given back
- * (fcntl) and a check of the database's size: ~1 µs, once a request rather
- * than once a statement. "BEGIN" alone takes no lock until the first read. */
+/* A read transaction costs SQLite a WAL read lock taken and given back (two
+ * fcntl() calls) and a check of the database's size (fstat()): ~1 µs, once
+ * a request rather than once a statement. "BEGIN" alone takes no lock until
+ * the first read. */
 static enum nd_err op_read_begin(struct nd_store_conn *base, struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
