@@ -1703,6 +1703,55 @@ static void test_two_stores(void **state)
 	assert_string_equal(g.name, "Late");
 }
 
+/* --- a notification past the connection's cache --- */
+
+static int body_len(void *arg, const struct nd_notification *n)
+{
+	*(size_t *)arg = n->body ? strlen(n->body) : 0;
+	return 0;
+}
+
+static int item_body_len(void *arg, const struct nd_item *it)
+{
+	return body_len(arg, it->d->n);
+}
+
+static int delivery_body_len(void *arg, const struct nd_delivery *d)
+{
+	return body_len(arg, d->n);
+}
+
+/* A notification bigger than a connection keeps of notification rows
+ * (store/ncache.h, 4 MiB) is read for the row that shows it, whole, by a
+ * feed and by a listing alike. */
+static void test_big_notification(void **state)
+{
+	struct fx *f = *state;
+	size_t len = (size_t)5 << 20;
+	char *body = malloc(len + 1);
+	assert_non_null(body);
+	memset(body, 'x', len);
+	body[len] = '\0';
+	struct nd_notification n = fx_notif("big");
+	n.body = body;
+	static const char *const to_a[] = {"a"};
+	struct nd_recipients to = {to_a, 1, NULL, 0};
+	struct nd_missing_ref miss = {ND_REF_NONE, 0};
+	int64_t d;
+	OK(nd_store_notification_create(f->c, f->t, &n, &to, &d, &miss, &E));
+	free(body);
+	for (int twice = 0; twice < 2; twice++) {
+		size_t got = 0;
+		struct nd_feed_query q = fq("a", false);
+		OK(nd_store_feed(f->c, f->t, &q, delivery_body_len, &got, &E));
+		assert_int_equal(got, len);
+		got = 0;
+		struct nd_list_query lq = fx_lq();
+		OK(nd_store_list(f->c, f->t, &lq, item_body_len, &got, NULL, &E));
+		assert_int_equal(got, len);
+	}
+}
+
 /* --- read scopes --- */
 
 struct put_arg {
@@ -2371,6 +2420,7 @@ int main(void)
 	    T(test_concurrent_writers),
 	    T(test_two_stores),
 	    T(test_read_scope),
+	    T(test_big_notification),
 	    T(test_list_filters),
 	    T(test_list_counters),
 	    T(test_list_orders),
