@@ -238,6 +238,37 @@ static void test_find_404(void **state)
 	assert_false(known);
 }
 
+/* Routes are left at the path's first byte when it differs from theirs;
+ * never one that starts with a placeholder, and never on a path that does
+ * not start with '/'. A '{' segment without its '}' is a literal. */
+static void test_find_first_byte(void **state)
+{
+	(void)state;
+	static const struct nd_route lead[] = {
+	    {"GET", "/v1/y", h_list, 0},
+	    {"GET", "/{tenant}/x", h_get, 0},
+	    {"GET", "/{x", h_feed, 0},
+	};
+	struct nd_route_match m;
+	bool known;
+	const struct nd_route *r = nd_route_find(lead, 3, "GET", "/acme/x", &m, &known, NULL, 0);
+	assert_ptr_equal(r, &lead[1]);
+	assert_param(&m, 0, "tenant", "acme");
+	r = nd_route_find(lead, 3, "GET", "/v1/x", &m, &known, NULL, 0);
+	assert_ptr_equal(r, &lead[1]);
+	assert_param(&m, 0, "tenant", "v1");
+	r = nd_route_find(lead, 3, "GET", "/{x", &m, &known, NULL, 0);
+	assert_ptr_equal(r, &lead[2]);
+	assert_int_equal(m.nparams, 0);
+	assert_false(nd_route_path_match("/{x", "/ab", &m));
+	for (size_t i = 0; i < 3; i++) {
+		const char *odd[] = {"", "v1/y", "*"};
+		known = true;
+		assert_null(nd_route_find(lead, 3, "GET", odd[i], &m, &known, NULL, 0));
+		assert_false(known);
+	}
+}
+
 static void test_find_allow_small(void **state)
 {
 	(void)state;
@@ -266,6 +297,7 @@ int main(void)
 	    cmocka_unit_test(test_max_params),       cmocka_unit_test(test_find),
 	    cmocka_unit_test(test_find_405),         cmocka_unit_test(test_find_404),
 	    cmocka_unit_test(test_find_allow_small),
+	    cmocka_unit_test(test_find_first_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
