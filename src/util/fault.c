@@ -50,9 +50,10 @@ bool nd_fault_setup(void)
 		ok = number(end + 1, &end, &first);
 	bool from_start = ok && !strcmp(end, ":start");
 	if (!ok || (*end && !from_start)) {
-		fprintf(stderr, "notifd: NOTIFD_FAULT must be KIND:EVERY[:FIRST][:start] with KIND one of"
-				" alloc, oom, thread, io, prepare, query, serialization, diskfull,"
-				" disconnect\n");
+		fprintf(stderr, "notifd: NOTIFD_FAULT must be KIND:EVERY[:FIRST][:start] with KIND one of");
+		for (int k = 0; k < ND_FAULT__COUNT; k++)
+			fprintf(stderr, "%s %s", k ? "," : "", names[k]);
+		fputc('\n', stderr);
 		chosen = -1;
 		return false;
 	}

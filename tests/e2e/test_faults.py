@@ -25,6 +25,7 @@ The other classes do the same for export and import, start-up, a streamed
 feed, threads and notifd's own allocations.
 """
 
+import contextlib
 import http.client
 import json
 import os
@@ -171,6 +172,17 @@ def workload(run):
                 c("DELETE", "/v1/keys/" + k["id"])
 
 
+@contextlib.contextmanager
+def faulted(tmp, label, **kw):
+    """A one-worker notifd in @tmp whose calls fail by schedule @label
+    (NOTIFD_FAULT), cleaned up on leaving."""
+    d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER, **kw)
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
 def start_or_why(d):
     """Starts @d: None when it serves, else why not (the exit code and the
     end of its log, as harness.DaemonError says them)."""
@@ -220,8 +232,7 @@ class TestFaults(unittest.TestCase):
 
     def one_run(self, label, base):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
-            d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER)
-            try:
+            with faulted(tmp, label) as d:
                 d.start()
                 run = Run(d)
                 workload(run)
@@ -235,8 +246,6 @@ class TestFaults(unittest.TestCase):
                 d.start()
                 self.check_store(label, d, run)
                 self.assertEqual(d.stop(), 0)
-            finally:
-                d.cleanup()
         return injected, sum(a[2] in FAILED for a in run.answers)
 
     def check_answers(self, label, run, base):
@@ -435,8 +444,7 @@ class TestOutOfMemory(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
             for k in range(1, 13):
                 label = "oom:%d:%d" % (ONCE, k)
-                d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER)
-                try:
+                with faulted(tmp, label) as d:
                     why = start_or_why(d)
                     if why:
                         # right after it began to serve, before its log
@@ -456,8 +464,6 @@ class TestOutOfMemory(unittest.TestCase):
                     self.assertTrue(any("notifd: out of memory allocating" in line
                                         for line in d.logs), (label, d.logs[-3:]))
                     aborted += 1
-                finally:
-                    d.cleanup()
         self.assertGreater(aborted, 0, "no allocation failed")
 
 
@@ -471,8 +477,7 @@ class TestThreadFaults(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="notifd-e2e-faults-") as tmp:
             for k in range(1, 6):
                 label = "thread:%d:%d:start" % (ONCE, k)
-                d = Daemon(tmp, env={"NOTIFD_FAULT": label}, extra_args=ONE_WORKER)
-                try:
+                with faulted(tmp, label) as d:
                     why = start_or_why(d)
                     if why:
                         self.assertIn("(exit 1)", why, label)
@@ -481,8 +486,6 @@ class TestThreadFaults(unittest.TestCase):
                         continue
                     self.assertEqual(d.request("GET", "/v1/tenant").status, 200, label)
                     self.assertEqual(d.stop(), 0, label)
-                finally:
-                    d.cleanup()
         self.assertGreaterEqual(refused, 3, "the reaper, the server and the acceptor")
 
 
@@ -524,9 +527,7 @@ class TestStartFaults(unittest.TestCase):
                 if cp.returncode:
                     failed += 1
                     self.assertIn("notifd: ", cp.stderr, ctx)
-                d = Daemon(self.tmp.name, db=db, env={"NOTIFD_FAULT": label},
-                           extra_args=ONE_WORKER)
-                try:
+                with faulted(self.tmp.name, label, db=db) as d:
                     why = start_or_why(d)
                     if why:
                         failed += 1
@@ -540,8 +541,6 @@ class TestStartFaults(unittest.TestCase):
                     d.start()
                     self.assertEqual(d.request("GET", "/v1/tenant").status, 200, label)
                     self.assertEqual(d.stop(), 0, label)
-                finally:
-                    d.cleanup()
                 harness.assert_integrity(self, d)
         self.assertGreater(failed, 0, "no start failed: nothing was injected")
         sys.stderr.write("%d start-up schedules: %d starts failed\n"
