@@ -7,7 +7,10 @@
  *
  *   read CONNINFO SECONDS LIMIT   the NP6 feed: a random target's tid from
  *                                 its ext_id, then its newest LIMIT
- *                                 deliveries (prepared once, text results)
+ *                                 deliveries' own columns, as notifd reads
+ *                                 a feed's first batch (it takes their
+ *                                 notifications from its cache); prepared
+ *                                 once, text results
  *   list CONNINFO SECONDS LIMIT   the API3 member LIST: a random target's
  *                                 tid, its live-delivery counter, then its
  *                                 newest LIMIT deliveries with every column
@@ -210,14 +213,14 @@ static int list_mode(const char *conninfo, long seconds, long limit)
 	return drive(seconds, list_work);
 }
 
-/* The NP6 feed: the target's newest deliveries with each one's title. */
+/* The NP6 feed: the target's newest deliveries, the columns notifd reads
+ * (src/store/postgres/notifications.c, FEED_OWN). */
 static int read_mode(const char *conninfo, long seconds, long limit)
 {
 	snprintf(limit_s, sizeof limit_s, "%ld", limit);
 	connect_to(conninfo);
-	prepare("feed", "SELECT d.routed_at, d.nkey, d.impression, d.activation, d.redirection,"
-			" d.dismiss, n.libelle FROM deliveries d JOIN notifications n"
-			" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
+	prepare("feed", "SELECT d.routed_at, d.guid, d.impression, d.activation, d.redirection,"
+			" d.dismiss, d.read_at, d.completed_at, d.nkey FROM deliveries d"
 			" WHERE d.tenant_id = $1 AND d.tid = $2 AND d.deleted_at IS NULL"
 			" ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $3");
 	return drive(seconds, read_work);

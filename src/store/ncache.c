@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "store/ncache.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 /* Keys are consecutive per tenant, so the low bits spread them evenly; the
@@ -88,4 +89,11 @@ void nd_ncache_clear(struct nd_ncache *c)
 				slot_drop(c, &c->slots[i]);
 	free(c->slots);
 	c->slots = NULL;
+}
+
+enum nd_err nd_ncache_missing(int64_t tenant_id, int32_t key, struct nd_error *err)
+{
+	nd_log("error", "store", "feed: tenant %lld has a delivery of notification %d,"
+	       " which is missing", (long long)tenant_id, (int)key);
+	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
 }

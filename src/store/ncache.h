@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/err.h"
 #include "core/model.h"
 
 #define ND_NCACHE_SLOTS 1024
@@ -42,5 +43,9 @@ const struct nd_notification *nd_ncache_get(struct nd_ncache *c, int64_t tenant_
 const struct nd_notification *nd_ncache_put(struct nd_ncache *c, int64_t tenant_id,
 					    const struct nd_notification *n);
 void nd_ncache_clear(struct nd_ncache *c);
+
+/* A delivery whose notification is missing is a broken store: logged like
+ * any internal error, the client told no more. */
+enum nd_err nd_ncache_missing(int64_t tenant_id, int32_t key, struct nd_error *err);
 
 #endif

@@ -1202,19 +1202,23 @@ static void test_feed_many_notifications(void **state)
 			assert_int_equal(n.key, i + 1);
 		}
 	/* Ascending, descending, and a continued walk (a cursor past the
-	 * newest row, as a stream's later batches have). */
-	for (int pass = 0; pass < 3; pass++)
+	 * newest row, as a stream's later batches have), unbounded; then a
+	 * first batch of 1,000 rows each way, which PostgreSQL reads without
+	 * the join, its notifications from the cache or fetched together. */
+	for (int pass = 0; pass < 5; pass++)
 		for (size_t t = 0; t < 2; t++) {
 			struct big_check c = {.tenant = tenants[t]};
-			struct nd_feed_query q = fq("big", pass == 0);
+			struct nd_feed_query q = fq("big", pass == 0 || pass == 3);
 			if (pass == 2) {
 				q.after_at = 1000000;
 				q.after_key = 1;
 			}
+			if (pass >= 3)
+				q.limit = 1000;
 			OK(nd_store_feed(f->c, tenants[t], &q, big_cb, &c, &E));
 			if (c.fault[0])
 				fail_msg("%s", c.fault);
-			assert_int_equal(c.rows, t ? 3 : BIG_NOTES);
+			assert_int_equal(c.rows, t ? 3 : q.limit ? q.limit : BIG_NOTES);
 		}
 }
 
@@ -1743,6 +1747,10 @@ static void test_big_notification(void **state)
 	for (int twice = 0; twice < 2; twice++) {
 		size_t got = 0;
 		struct nd_feed_query q = fq("a", false);
+		OK(nd_store_feed(f->c, f->t, &q, delivery_body_len, &got, &E));
+		assert_int_equal(got, len);
+		got = 0;
+		q.limit = 20; /* a first batch: the notification fetched, not joined */
 		OK(nd_store_feed(f->c, f->t, &q, delivery_body_len, &got, &E));
 		assert_int_equal(got, len);
 		got = 0;

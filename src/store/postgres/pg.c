@@ -793,11 +793,16 @@ void pg_read_delivery(PGresult *r, int row, int base, struct nd_delivery *d,
 		      struct nd_notification *n)
 {
 	d->n = n;
+	pg_read_delivery_own(r, row, base, d);
+	pg_read_notification(r, row, base + PG_DELIVERY_OWN_NCOLS, n);
+}
+
+void pg_read_delivery_own(PGresult *r, int row, int base, struct nd_delivery *d)
+{
 	d->routed_at = pg_int(r, row, base);
 	pg_guid(r, row, base + 1, d->guid);
 	for (int i = 0; i < ND_EV__COUNT; i++)
 		d->at[i] = pg_time(r, row, base + 2 + i);
-	pg_read_notification(r, row, base + 8, n);
 }
 
 /* --- the store --- */
@@ -815,6 +820,7 @@ static void store_free(struct nd_store *base)
 		PQfinish(c->pg);
 		forget_statements(c);
 		free(c->load_tenant_name);
+		nd_ncache_clear(&c->notifications);
 		free(c);
 		c = next;
 	}

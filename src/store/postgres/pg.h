@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "store/backend.h"
+#include "store/ncache.h"
 #include "util/buf.h"
 
 #define PG_STMT_CACHE 128
@@ -65,6 +66,7 @@ struct pg_conn {
 	struct pg_stmt_slot cache[PG_STMT_CACHE];
 	struct pg_dyn_slot dyn[PG_DYN_CACHE];
 	uint64_t dyn_uses;
+	struct nd_ncache notifications; /* a feed's first rows take theirs from here */
 	struct pg_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
 	int64_t load_tenant;
@@ -201,11 +203,13 @@ enum nd_err pg_target_tid(struct pg_conn *c, int64_t tenant_id, const char *ext,
 	" n.campaign_id, n.profile, n.screen_names, n.batch, n.date_started,"                      \
 	" n.date_due, n.created_at"
 #define PG_NOTIFICATION_NCOLS 14
-/* A delivery (alias d) with its notification (alias n). */
-#define PG_DELIVERY_COLS                                                                           \
+/* A delivery's own columns (alias d), and with its notification (alias n). */
+#define PG_DELIVERY_OWN_COLS                                                                       \
 	"d.routed_at, d.guid, d.impression, d.activation, d.redirection,"                          \
-	" d.dismiss, d.read_at, d.completed_at, " PG_NOTIFICATION_COLS
-#define PG_DELIVERY_NCOLS (8 + PG_NOTIFICATION_NCOLS)
+	" d.dismiss, d.read_at, d.completed_at"
+#define PG_DELIVERY_OWN_NCOLS 8
+#define PG_DELIVERY_COLS  PG_DELIVERY_OWN_COLS ", " PG_NOTIFICATION_COLS
+#define PG_DELIVERY_NCOLS (PG_DELIVERY_OWN_NCOLS + PG_NOTIFICATION_NCOLS)
 /* A target (alias t), as pg_read_target() reads it. */
 /* The first of a target's columns are a listing's member (struct nd_item),
  * as pg_read_member() reads them. */
@@ -233,6 +237,8 @@ void pg_p_notification(struct pg_params *p, const struct nd_notification *n,
 /* Reads PG_DELIVERY_COLS into @d, pointing d->n at @n. */
 void pg_read_delivery(PGresult *r, int row, int base, struct nd_delivery *d,
 		      struct nd_notification *n);
+/* Reads PG_DELIVERY_OWN_COLS into @d, leaving d->n alone. */
+void pg_read_delivery_own(PGresult *r, int row, int base, struct nd_delivery *d);
 
 /* The operations, one group per file. */
 enum nd_err pg_tenant_ensure(struct nd_store_conn *c, const char *name, int64_t *tenant_id,

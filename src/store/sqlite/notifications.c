@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "util/log.h"
 #include "util/time.h"
 
 struct create_arg {
@@ -168,15 +167,6 @@ enum nd_err sq_op_notification_get(struct nd_store_conn *base, int64_t tenant_id
 	return (enum nd_err)ret;
 }
 
-/* A delivery without its notification is a broken store: logged like any
- * internal error, the client told no more. */
-static enum nd_err missing_notification(int64_t tenant_id, int32_t key, struct nd_error *err)
-{
-	nd_log("error", "store", "feed: tenant %lld has a delivery of notification %d,"
-	       " which is missing", (long long)tenant_id, (int)key);
-	return nd_fail(err, ND_ERR_INTERNAL, NULL, "internal storage error");
-}
-
 enum nd_err sq_notification_cached(struct sq_conn *c, int64_t tenant_id, int32_t key,
 				   struct nd_notification *tmp, sqlite3_stmt **st,
 				   const struct nd_notification **out, struct nd_error *err)
@@ -194,7 +184,7 @@ enum nd_err sq_notification_cached(struct sq_conn *c, int64_t tenant_id, int32_t
 	enum nd_err e = sq_row(c, *st, "notification", "notification not found", err);
 	if (e) {
 		*st = NULL;
-		return e == ND_ERR_NOT_FOUND ? missing_notification(tenant_id, key, err) : e;
+		return e == ND_ERR_NOT_FOUND ? nd_ncache_missing(tenant_id, key, err) : e;
 	}
 	sq_read_notification(*st, 0, tmp);
 	*out = nd_ncache_put(&c->notifications, tenant_id, tmp);
@@ -268,7 +258,7 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 			sq_read_delivery_own(st, 0, &d);
 			e = sq_notification_cached(c, tenant_id, key, &tmp, &held, &d.n, err);
 		} else if (sqlite3_column_type(st, SQ_DELIVERY_OWN_NCOLS) == SQLITE_NULL) {
-			e = missing_notification(tenant_id, key, err);
+			e = nd_ncache_missing(tenant_id, key, err);
 		} else {
 			sq_read_delivery(st, 0, &d, &tmp);
 		}
