@@ -207,7 +207,7 @@ enum nd_err pg_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY
 		return e;
 	out->tenant_id = pg_int(r, 0, 0);
 	nd_role_parse(pg_text(r, 0, 1), &out->role);
-		nd_copy_str(out->target, sizeof out->target, pg_text(r, 0, 2));
+	nd_copy_str(out->target, sizeof out->target, pg_text(r, 0, 2));
 	nd_copy_str(out->key_id, sizeof out->key_id, pg_text(r, 0, 3));
 	nd_copy_str(out->time_zone, sizeof out->time_zone, pg_text(r, 0, 4));
 	PQclear(r);
