@@ -16,13 +16,7 @@
 #include "util/fault.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "util/time.h"
 
 /* MHD calls this first with the full request target (query included):
  * the per-request state is born here and returned as the connection's
@@ -43,7 +37,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	r->srv = s;
 	r->conn = conn;
 	r->uri_len = strlen(uri);
-	r->started_ns = mono_ns();
+	r->started_ns = nd_time_mono_ns();
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	r->track = ci ? ci->socket_context : NULL;
@@ -100,7 +94,7 @@ static void access_log(const struct nd_req *r)
 	/* Milliseconds with three decimals, written without printf: this line
 	 * is written for every request, and formatting a double through
 	 * printf cost more than the rest of it. */
-	int64_t ns = mono_ns() - r->started_ns;
+	int64_t ns = nd_time_mono_ns() - r->started_ns;
 	uint64_t us = ns > 0 ? (uint64_t)ns / 1000 : 0;
 	char frac[5] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
 			(char)('0' + us % 10), '\0'};
@@ -202,7 +196,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	s->mhd = nd_fault(ND_FAULT_THREAD) ? NULL : MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
 			MHD_USE_NO_LISTEN_SOCKET,
 		0, NULL, NULL, nd_http_on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,

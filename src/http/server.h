@@ -113,6 +113,7 @@ struct nd_req {
 	char *hdr_value[ND_MAX_EXTRA_HEADERS];
 	struct nd_error err;
 	struct nd_stream *stream; /* set by nd_reply_stream() */
+	bool deferred; /* answered, sent on the event loop's next pass */
 	char **owned; /* decoded query values, freed with the request */
 	size_t nowned;
 };

@@ -14,9 +14,14 @@ int64_t nd_time_now_ms(void)
 
 int64_t nd_time_mono_ms(void)
 {
+	return nd_time_mono_ns() / 1000000;
+}
+
+int64_t nd_time_mono_ns(void)
+{
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Howard Hinnant's public-domain civil calendar algorithms. */

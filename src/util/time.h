@@ -28,6 +28,8 @@ int64_t nd_time_now_ms(void);
 /* Monotonic milliseconds (an arbitrary origin): for durations and deadlines,
  * which the wall clock's steps must not move. */
 int64_t nd_time_mono_ms(void);
+/* The same in nanoseconds. */
+int64_t nd_time_mono_ns(void);
 
 /* Formats @ms as RFC 3339 UTC: "2019-08-24T14:15:22Z", with ".mmm" only when
  * the milliseconds are not zero. A value outside ND_TIME_MIN..ND_TIME_MAX

@@ -358,6 +358,77 @@ class TestKeepAlive(DaemonTestCase):
         self.assertLess(data.lower().find(b"x-request-id: p1"), data.lower().find(b"x-request-id: p2"))
 
 
+class _SharedReader:
+    """One buffered reader handed to every http.client.HTTPResponse read
+    off a socket in turn, so that pipelined responses are parsed one after
+    another; a response's close() leaves it open for the next."""
+
+    def __init__(self, sock):
+        self.f = sock.makefile("rb")
+
+    def makefile(self, *args, **kwargs):
+        return self
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def close(self):
+        pass
+
+
+class TestRepliesInOnePass(DaemonTestCase):
+    """Answers that take long leave at the end of the event loop's pass,
+    together (src/http/dispatch.c): with one worker and many connections
+    ready at once, each pipelining several requests, every connection still
+    gets its own answers, whole and in its order, identical to the same
+    requests made one at a time."""
+
+    daemon_args = ("--threads", "1")
+    TARGETS = 24
+
+    def paths(self, i):
+        return ["/targets/pass-%d/notifications?sort=desc" % i,
+                "/api3/notification?member_id=pass-%d&page_size=5" % i,
+                "/v1/targets/pass-%d" % i,
+                "/v1/targets/pass-missing-%d" % i]
+
+    def test_many_connections_pipelining(self):
+        for i in range(self.TARGETS):
+            self.ok("PUT", "/v1/targets/pass-%d" % i, {"name": "Target %d" % i}, status=201)
+            for n in range(3):
+                self.ok("POST", "/v1/notifications",
+                        {"libelle": "pass %d note %d" % (i, n), "body": "x" * (50 * i + n),
+                         "targets": ["pass-%d" % i]}, status=201)
+        want = {}
+        for i in range(self.TARGETS):
+            for path in self.paths(i):
+                r = self.req("GET", path)
+                want[path] = (r.status, r.body)
+        key = self.daemon.admin_key.encode()
+        socks = []
+        for i in range(self.TARGETS):
+            s = socket.create_connection((self.daemon.host, self.daemon.port), timeout=20)
+            self.addCleanup(s.close)
+            socks.append(s)
+        for i, s in enumerate(socks):
+            s.sendall(b"".join(b"GET " + p.encode() + b" HTTP/1.1\r\nHost: x\r\nX-Key: " + key
+                               + b"\r\n\r\n" for p in self.paths(i)))
+        for i, s in enumerate(socks):
+            reader = _SharedReader(s)
+            for path in self.paths(i):
+                resp = http.client.HTTPResponse(reader, method="GET")
+                resp.begin()
+                body = resp.read()
+                status, expected = want[path]
+                self.assertEqual(resp.status, status, path)
+                got = json.loads(body) if body else None
+                if isinstance(got, dict) and "request_id" in got:
+                    got.pop("request_id")
+                    expected = dict(expected)
+                    expected.pop("request_id", None)
+                self.assertEqual(got, expected, path)
+
+
 class TestAccessLog(DaemonTestCase):
     def find(self, rid):
         rec = self.daemon.wait_log(lambda x: x.get("request_id") == rid)
