@@ -6,11 +6,29 @@
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
+/* The bytes XML text carries as they are: printable ASCII but the five
+ * markup characters, and tab and line feed. */
+static const unsigned char xml_plain[256] = {
+	['\t'] = 1, ['\n'] = 1, [0x20 ... 0x21] = 1, [0x23 ... 0x25] = 1,
+	[0x28 ... 0x3B] = 1, ['='] = 1, [0x3F ... 0x7F] = 1,
+};
+
 void nd_xml_text(struct nd_buf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
+	nd_buf_reserve(b, n);
 	while (i < n) {
+		/* The longest run that needs nothing, in one copy (a member
+		 * LIST page in XML: ~12% of its time a byte at a time). */
+		size_t run = i;
+		while (run < n && xml_plain[s[run]])
+			run++;
+		if (run > i) {
+			nd_buf_add(b, s + i, run - i);
+			i = run;
+			continue;
+		}
 		unsigned char c = s[i];
 		if (c >= 0x80) {
 			size_t len = nd_utf8_seq(s + i, n - i);
@@ -32,13 +50,7 @@ void nd_xml_text(struct nd_buf *b, const char *str, size_t n)
 		/* A raw CR would reach the reader as LF (XML end-of-line
 		 * handling); the reference keeps it. */
 		case '\r': nd_buf_puts(b, "&#13;"); break;
-		case '\t':
-		case '\n': nd_buf_putc(b, (char)c); break;
-		default:
-			if (c < 0x20)
-				nd_buf_puts(b, replacement);
-			else
-				nd_buf_putc(b, (char)c);
+		default: nd_buf_puts(b, replacement); /* another control character */
 		}
 		i++;
 	}

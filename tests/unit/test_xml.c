@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/xml.h"
@@ -40,11 +41,38 @@ static void test_broken_utf8(void **state)
 	nd_buf_release(&b);
 }
 
+/* Each ASCII byte alone and inside runs of plain text on both sides, against
+ * the rules spelled out one byte at a time. */
+static void test_every_ascii_byte(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 0x80; c++) {
+		const char *want;
+		char one[2] = {(char)c, 0};
+		switch (c) {
+		case '&': want = "&amp;"; break;
+		case '<': want = "&lt;"; break;
+		case '>': want = "&gt;"; break;
+		case '"': want = "&quot;"; break;
+		case '\'': want = "&apos;"; break;
+		case '\r': want = "&#13;"; break;
+		default: want = c < 0x20 && c != '\t' && c != '\n' ? "\xEF\xBF\xBD" : one;
+		}
+		char text[64], expected[64];
+		snprintf(text, sizeof text, "%c", c);
+		expect(text, want);
+		snprintf(text, sizeof text, "plain text%cmore plain text%c", c, c);
+		snprintf(expected, sizeof expected, "plain text%smore plain text%s", want, want);
+		expect(text, expected);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_escaping),
 	    cmocka_unit_test(test_broken_utf8),
+	    cmocka_unit_test(test_every_ascii_byte),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
