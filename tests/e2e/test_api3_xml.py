@@ -200,6 +200,23 @@ class TestXmlObjects(XmlCase):
         self.assertEqual([c.tag for c in root], ["stats"])
         self.assertEqual(self.stats(root), {"total": "2", "page_count": "1", "current_page": "9"})
 
+    def test_screen_names_vary_within_a_page(self):
+        # each worker keeps the last list it wrote as XML: lists that
+        # alternate, repeat, empty, and one too long to keep, in one page,
+        # each read back as its own
+        member = self.uid("names")
+        long_names = ["name number %03d <&>" % i for i in range(40)]
+        lists = [["a"], ["b", "c"], ["a"], [], long_names, long_names, ["a"], ["b", "c"]]
+        for i, names in enumerate(lists):
+            self.notify([member], "names %d" % i, screen_name=names,
+                        date_started="2013-11-%02dT00:00:00Z" % (i + 1))
+        for rnd in range(2):
+            root = self.xml("GET", "/api3/notification?format=xml&page_size=20&order=date_started"
+                            "&member_id=" + urllib.parse.quote(member, safe=""))
+            got = [(o["name"], o["screen_name"])
+                   for o in map(self.obj, root.findall("notification_list"))]
+            self.assertEqual(got, [("names %d" % i, names) for i, names in enumerate(lists)])
+
     def test_many_in_list(self):
         others = [self.uid("o%d" % i) for i in range(30)]
         self.notify(others, "bulk & <more>", screen_name=["a", "b", "c"],
