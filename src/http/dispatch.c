@@ -249,20 +249,34 @@ static void answer(struct nd_req *r)
 	}
 	/* Room for most answers in one allocation. */
 	nd_buf_reserve(&r->out, 1023);
-	/* A read's key and the read itself share one store transaction. */
-	bool read = false;
-	if (!e && r->key_pending) {
-		if (strcmp(r->method, MHD_HTTP_METHOD_GET) == 0) {
-			e = nd_store_read_begin(r->db, &r->err);
-			read = !e;
-		}
+	/* A GET's key and its reads are one store read (nd_store_read_begin);
+	 * the answer stands only once its end confirms the key. Made with a
+	 * principal that changed meanwhile, it is made once more. */
+	for (int round = 0; !e && r->key_pending; round++) {
+		bool read = strcmp(r->method, MHD_HTTP_METHOD_GET) == 0, stale = false;
+		if (read && (e = nd_store_read_begin(r->db, &r->err)))
+			break;
+		e = authenticate(r);
 		if (!e)
-			e = authenticate(r);
+			e = r->match.route->handler(r);
+		if (!read)
+			break;
+		struct nd_error end_err = {0};
+		enum nd_err end = nd_svc_read_end(r->db, &stale, &end_err);
+		if (!end && !stale)
+			break;
+		nd_reply_reset(r);
+		if (!end && round == 0) {
+			e = ND_OK;
+			continue;
+		}
+		r->err = end_err;
+		e = end ? end
+			: nd_fail(&r->err, ND_ERR_BUSY, NULL, "the key changed during the request; retry");
+		break;
 	}
-	if (!e)
+	if (!e && !r->key_pending)
 		e = r->match.route->handler(r);
-	if (read)
-		nd_store_read_end(r->db);
 	if (e) {
 		if (r->err.code != e)
 			nd_fail(&r->err, e, NULL, "%s", nd_err_info(e)->title);

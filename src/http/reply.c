@@ -79,6 +79,22 @@ enum nd_err nd_reply_empty(struct nd_req *r, unsigned status)
 	return ND_OK;
 }
 
+void nd_reply_reset(struct nd_req *r)
+{
+	for (size_t i = 0; i < ND_MAX_EXTRA_HEADERS; i++) {
+		free(r->hdr_value[i]);
+		r->hdr_value[i] = NULL;
+		r->hdr_name[i] = NULL;
+	}
+	if (r->stream) {
+		r->stream->release(r->stream);
+		r->stream = NULL;
+	}
+	nd_buf_reset(&r->out);
+	r->status = 0;
+	r->content_type = NULL;
+}
+
 void nd_req_add_header(struct nd_req *r, const char *name, const char *value)
 {
 	for (size_t i = 0; i < ND_MAX_EXTRA_HEADERS; i++) {

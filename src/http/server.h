@@ -147,6 +147,8 @@ enum nd_err nd_reply_stream(struct nd_req *r, unsigned status, const char *conte
 /* Answer with no body. */
 enum nd_err nd_reply_empty(struct nd_req *r, unsigned status);
 void nd_req_add_header(struct nd_req *r, const char *name, const char *value);
+/* Forgets the answer made so far (body, status, headers, stream). */
+void nd_reply_reset(struct nd_req *r);
 
 /* The service call of this request: its store connection, principal and
  * error slot. */

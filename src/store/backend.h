@@ -18,7 +18,7 @@ struct nd_store_ops {
 	bool (*abandon_tx)(struct nd_store_conn *c);
 	/* Optional (NULL: the backend gains nothing from it; see store.h). */
 	enum nd_err (*read_begin)(struct nd_store_conn *c, struct nd_error *err);
-	void (*read_end)(struct nd_store_conn *c);
+	enum nd_err (*read_end)(struct nd_store_conn *c, bool *stale, struct nd_error *err);
 	enum nd_err (*ping)(struct nd_store_conn *c, struct nd_error *err);
 
 	enum nd_err (*tenant_ensure)(struct nd_store_conn *c, const char *name, int64_t *tenant_id,

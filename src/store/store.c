@@ -170,10 +170,10 @@ enum nd_err nd_store_read_begin(struct nd_store_conn *c, struct nd_error *err)
 	return c->ops->read_begin ? c->ops->read_begin(c, err) : ND_OK;
 }
 
-void nd_store_read_end(struct nd_store_conn *c)
+enum nd_err nd_store_read_end(struct nd_store_conn *c, bool *stale, struct nd_error *err)
 {
-	if (c->ops->read_end)
-		c->ops->read_end(c);
+	*stale = false;
+	return c->ops->read_end ? c->ops->read_end(c, stale, err) : ND_OK;
 }
 
 enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err)

@@ -62,13 +62,19 @@ enum nd_err nd_store_conn(struct nd_store *s, struct nd_store_conn **out, struct
 /* Called at the end of every request: rolls back a transaction left open
  * (a bug) and returns true when there was one. */
 bool nd_store_abandon_tx(struct nd_store_conn *c);
-/* One read transaction for the calls between these two: a read request's
- * key and its reads see one snapshot, and the store opens one transaction
- * for them instead of one per statement. Only reads may run inside; a
- * statement still stepping at the end (a streamed answer) keeps its
- * snapshot until it is done. A no-op where the backend gains nothing. */
+/* A read: a request's key and its reads, between these two. Only reads may
+ * run inside. On SQLite they are one read transaction, one snapshot (a
+ * statement still stepping at the end, a streamed answer, keeps its
+ * snapshot until it is done). On PostgreSQL the key may be taken from the
+ * connection's memory of keys it has seen valid, and is then confirmed in
+ * the round trip of the read's first statement, or by nd_store_read_end:
+ * which fails with ND_ERR_NOT_FOUND when the key is no longer valid, and
+ * sets *@stale when it is valid with another principal (its tenant's time
+ * zone changed): the answer made with the old one must be made again. Any
+ * other failure there (ND_ERR_BUSY) leaves the key unconfirmed: the answer
+ * must not be sent. */
 enum nd_err nd_store_read_begin(struct nd_store_conn *c, struct nd_error *err);
-void nd_store_read_end(struct nd_store_conn *c);
+enum nd_err nd_store_read_end(struct nd_store_conn *c, bool *stale, struct nd_error *err);
 enum nd_err nd_store_ping(struct nd_store_conn *c, struct nd_error *err);
 
 /* --- tenants and keys --- */

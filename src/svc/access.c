@@ -5,6 +5,14 @@
 #include "svc/svc_int.h"
 #include "util/time.h"
 
+/* A key the store does not hold valid: its answer. */
+static enum nd_err no_key(enum nd_err e, struct nd_error *err)
+{
+	if (e == ND_ERR_NOT_FOUND)
+		return nd_fail(err, ND_ERR_UNAUTHORIZED, NULL, "unknown or revoked key");
+	return e;
+}
+
 enum nd_err nd_svc_authenticate(struct nd_store_conn *db, const char *key, size_t len,
 				struct nd_principal *who, struct nd_error *err)
 {
@@ -15,10 +23,12 @@ enum nd_err nd_svc_authenticate(struct nd_store_conn *db, const char *key, size_
 		return nd_fail(err, ND_ERR_UNAUTHORIZED, NULL, "unknown or revoked key");
 	unsigned char hash[ND_KEY_HASH_LEN];
 	nd_key_hash(key, len, hash);
-	enum nd_err e = nd_store_key_auth(db, hash, who, err);
-	if (e == ND_ERR_NOT_FOUND)
-		return nd_fail(err, ND_ERR_UNAUTHORIZED, NULL, "unknown or revoked key");
-	return e;
+	return no_key(nd_store_key_auth(db, hash, who, err), err);
+}
+
+enum nd_err nd_svc_read_end(struct nd_store_conn *db, bool *stale, struct nd_error *err)
+{
+	return no_key(nd_store_read_end(db, stale, err), err);
 }
 
 enum nd_err nd_svc_authorize(const struct nd_principal *who, enum nd_access access,

@@ -41,6 +41,11 @@ enum nd_access {
  * ND_ERR_UNAUTHORIZED when missing, unknown or revoked. */
 enum nd_err nd_svc_authenticate(struct nd_store_conn *db, const char *key, size_t len,
 				struct nd_principal *who, struct nd_error *err);
+/* Ends a read begun before nd_svc_authenticate (nd_store_read_begin):
+ * ND_ERR_UNAUTHORIZED when its key turned out revoked meanwhile; *@stale
+ * when the answer was made with a principal that has changed since (see
+ * nd_store_read_end). */
+enum nd_err nd_svc_read_end(struct nd_store_conn *db, bool *stale, struct nd_error *err);
 /* Whether @who may use an operation of @access on @target (NULL when the
  * operation names none): ND_OK or ND_ERR_FORBIDDEN. */
 enum nd_err nd_svc_authorize(const struct nd_principal *who, enum nd_access access,

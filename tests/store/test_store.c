@@ -1762,33 +1762,56 @@ static void test_big_notification(void **state)
 
 /* --- read scopes --- */
 
-struct put_arg {
+typedef enum nd_err (*other_fn)(struct nd_store_conn *c, struct fx *f, const char *arg,
+				struct nd_error *err);
+
+struct other_arg {
 	struct fx *f;
-	const char *id;
+	other_fn fn;
+	const char *arg;
 	enum nd_err e;
 };
 
-/* Writes target @id through the store's connection of another thread. */
-static void *thread_put(void *arg)
+static void *other_thread(void *arg)
 {
-	struct put_arg *a = arg;
+	struct other_arg *a = arg;
 	struct nd_store_conn *c = NULL;
 	struct nd_error err = {0};
-	struct nd_target t = {.id = a->id, .name = "Other"};
-	bool created;
 	a->e = nd_store_conn(a->f->s, &c, &err);
 	if (!a->e)
-		a->e = nd_store_target_put(c, a->f->t, &t, &created, &err);
+		a->e = a->fn(c, a->f, a->arg, &err);
 	return NULL;
 }
 
-static void put_from_thread(struct fx *f, const char *id)
+/* Runs @fn(@arg) through the store's connection of another thread, as
+ * another worker or another instance would. */
+static void on_other_thread(struct fx *f, other_fn fn, const char *arg)
 {
-	struct put_arg a = {f, id, ND_ERR_INTERNAL};
+	struct other_arg a = {f, fn, arg, ND_ERR_INTERNAL};
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, thread_put, &a), 0);
+	assert_int_equal(pthread_create(&th, NULL, other_thread, &a), 0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(a.e, ND_OK);
+}
+
+static enum nd_err put_target(struct nd_store_conn *c, struct fx *f, const char *id,
+			      struct nd_error *err)
+{
+	struct nd_target t = {.id = id, .name = "Other"};
+	bool created;
+	return nd_store_target_put(c, f->t, &t, &created, err);
+}
+
+static enum nd_err revoke_key(struct nd_store_conn *c, struct fx *f, const char *id,
+			      struct nd_error *err)
+{
+	return nd_store_key_revoke(c, f->t, id, err);
+}
+
+static enum nd_err set_zone(struct nd_store_conn *c, struct fx *f, const char *zone,
+			    struct nd_error *err)
+{
+	return nd_store_tenant_set_zone(c, f->t, zone, err);
 }
 
 /* A read scope is one snapshot on SQLite: a commit made meanwhile on
@@ -1805,10 +1828,12 @@ static void test_read_scope(void **state)
 	OK(nd_store_read_begin(f->c, &E));
 	struct target_copy g = {0};
 	OK(nd_store_target_get(f->c, f->t, "before", target_cb, &g, &E));
-	put_from_thread(f, "during");
+	on_other_thread(f, put_target, "during");
 	memset(&g, 0, sizeof g);
 	enum nd_err seen = nd_store_target_get(f->c, f->t, "during", target_cb, &g, &E);
-	nd_store_read_end(f->c);
+	bool stale;
+	OK(nd_store_read_end(f->c, &stale, &E));
+	assert_false(stale);
 	assert_int_equal(seen, fx_backend() == FX_SQLITE ? ND_ERR_NOT_FOUND : ND_OK);
 
 	memset(&g, 0, sizeof g);
@@ -1817,8 +1842,115 @@ static void test_read_scope(void **state)
 	struct nd_target after = {.id = "after", .name = "After"};
 	OK(nd_store_target_put(f->c, f->t, &after, &created, &E));
 	assert_true(created);
-	nd_store_read_end(f->c); /* no scope open: nothing to do */
+	OK(nd_store_read_end(f->c, &stale, &E)); /* no scope open: nothing to do */
 	OK(nd_store_target_get(f->c, f->t, "after", target_cb, &g, &E));
+}
+
+/* A read's key: a key revoked through another connection fails the next
+ * read of a connection that saw it valid, and a principal changed there
+ * (its tenant's zone) is not answered with. PostgreSQL takes a key it has
+ * seen from memory inside a read and confirms it with the database in the
+ * round trip of the read's first statement, or at its end: the read then
+ * hands out no row and its end says why. SQLite reads the key each time. */
+static void read_key(struct fx *f, const unsigned char *hash, enum nd_err *auth,
+		     struct nd_principal *who)
+{
+	OK(nd_store_read_begin(f->c, &E));
+	*auth = nd_store_key_auth(f->c, hash, who, &E);
+}
+
+static void test_read_key(void **state)
+{
+	struct fx *f = *state;
+	bool pg = fx_backend() == FX_POSTGRES, stale;
+	static const char *const to_a[] = {"a"};
+	int64_t d;
+	send_to(f, f->t, to_a, 1, NULL, 0, 1000, &d);
+	unsigned char hash[ND_KEY_HASH_LEN];
+	fx_hash("read-key-0123456789", hash);
+	OK(nd_store_key_put(f->c, f->t, hash, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+	struct nd_principal who;
+	enum nd_err auth;
+	OK(nd_store_key_auth(f->c, hash, &who, &E)); /* seen valid */
+	char id[ND_KEY_ID_LEN + 1];
+	snprintf(id, sizeof id, "%s", who.key_id);
+	struct nd_feed_query q = fq("a", false);
+	q.limit = 20; /* a first batch: one statement, sent with the key's check */
+
+	/* Still valid: the read goes through, its rows and its end. */
+	read_key(f, hash, &auth, &who);
+	assert_int_equal(auth, ND_OK);
+	struct feed_rows rows = {0};
+	OK(nd_store_feed(f->c, f->t, &q, feed_cb, &rows, &E));
+	assert_int_equal(rows.n, 1);
+	OK(nd_store_read_end(f->c, &stale, &E));
+	assert_false(stale);
+
+	/* The zone changed elsewhere: the read is told its principal is stale,
+	 * and the next one has the new zone. */
+	on_other_thread(f, set_zone, "Asia/Tokyo");
+	read_key(f, hash, &auth, &who);
+	assert_int_equal(auth, ND_OK);
+	assert_string_equal(who.time_zone, pg ? ND_DEFAULT_ZONE : "Asia/Tokyo");
+	rows = (struct feed_rows){0};
+	enum nd_err fed = nd_store_feed(f->c, f->t, &q, feed_cb, &rows, &E);
+	OK(nd_store_read_end(f->c, &stale, &E));
+	assert_int_equal(stale, pg);
+	assert_int_equal(fed, pg ? ND_ERR_BUSY : ND_OK);
+	assert_int_equal(rows.n, pg ? 0 : 1);
+	read_key(f, hash, &auth, &who);
+	assert_int_equal(auth, ND_OK);
+	assert_string_equal(who.time_zone, "Asia/Tokyo");
+	OK(nd_store_read_end(f->c, &stale, &E)); /* confirmed at the end */
+	assert_false(stale);
+
+	/* Revoked elsewhere: a read whose first statement is a feed page ... */
+	on_other_thread(f, revoke_key, id);
+	read_key(f, hash, &auth, &who);
+	if (pg) {
+		assert_int_equal(auth, ND_OK);
+		rows = (struct feed_rows){0};
+		FAILS(ND_ERR_BUSY, nd_store_feed(f->c, f->t, &q, feed_cb, &rows, &E));
+		assert_int_equal(rows.n, 0);
+		/* ... and nothing else runs in it */
+		struct nd_list_query lq = fx_lq();
+		FAILS(ND_ERR_BUSY, nd_store_list(f->c, f->t, &lq, item_body_len, &(size_t){0},
+						  NULL, &E));
+		FAILS(ND_ERR_NOT_FOUND, nd_store_read_end(f->c, &stale, &E));
+	} else {
+		assert_int_equal(auth, ND_ERR_NOT_FOUND);
+		OK(nd_store_read_end(f->c, &stale, &E));
+	}
+	/* Forgotten since: the key fails at once, in a read or not. */
+	read_key(f, hash, &auth, &who);
+	assert_int_equal(auth, ND_ERR_NOT_FOUND);
+	OK(nd_store_read_end(f->c, &stale, &E));
+	FAILS(ND_ERR_NOT_FOUND, nd_store_key_auth(f->c, hash, &who, &E));
+}
+
+/* A key revoked elsewhere, in a read that runs no statement at all (its
+ * request failed before it read): the read's end confirms the key. */
+static void test_read_key_unused(void **state)
+{
+	struct fx *f = *state;
+	bool stale;
+	unsigned char hash[ND_KEY_HASH_LEN];
+	fx_hash("read-key-unused-0123", hash);
+	OK(nd_store_key_put(f->c, f->t, hash, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+	struct nd_principal who;
+	OK(nd_store_key_auth(f->c, hash, &who, &E));
+	char id[ND_KEY_ID_LEN + 1];
+	snprintf(id, sizeof id, "%s", who.key_id);
+	on_other_thread(f, revoke_key, id);
+	enum nd_err auth;
+	read_key(f, hash, &auth, &who);
+	if (fx_backend() == FX_POSTGRES) {
+		assert_int_equal(auth, ND_OK);
+		FAILS(ND_ERR_NOT_FOUND, nd_store_read_end(f->c, &stale, &E));
+	} else {
+		assert_int_equal(auth, ND_ERR_NOT_FOUND);
+		OK(nd_store_read_end(f->c, &stale, &E));
+	}
 }
 
 /* --- listing (API3) --- */
@@ -2429,6 +2561,8 @@ int main(void)
 	    T(test_two_stores),
 	    T(test_read_scope),
 	    T(test_big_notification),
+	    T(test_read_key),
+	    T(test_read_key_unused),
 	    T(test_list_filters),
 	    T(test_list_counters),
 	    T(test_list_orders),

@@ -430,6 +430,168 @@ static const char *dyn_name(struct pg_conn *c, const char *sql, const Oid *types
 
 static const struct pg_params no_params;
 
+/* --- keys a read takes on trust (struct pg_key_memo) --- */
+
+const char pg_key_sql[] = "SELECT k.tenant_id, k.role, k.target, k.id, t.time_zone"
+			  " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
+			  " WHERE k.hash = $1 AND k.revoked_at IS NULL";
+
+void pg_read_principal(PGresult *r, struct nd_principal *out)
+{
+	memset(out, 0, sizeof *out);
+	out->tenant_id = pg_int(r, 0, 0);
+	nd_role_parse(pg_text(r, 0, 1), &out->role);
+	nd_copy_str(out->target, sizeof out->target, pg_text(r, 0, 2));
+	nd_copy_str(out->key_id, sizeof out->key_id, pg_text(r, 0, 3));
+	nd_copy_str(out->time_zone, sizeof out->time_zone, pg_text(r, 0, 4));
+}
+
+static struct pg_key_memo *memo_of(struct pg_conn *c, const unsigned char *hash)
+{
+	return &c->keys[hash[0] % PG_KEY_MEMO]; /* a hash's bytes are uniform */
+}
+
+void pg_key_remember(struct pg_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+		     const struct nd_principal *who)
+{
+	struct pg_key_memo *m = memo_of(c, hash);
+	if (who) {
+		m->used = true;
+		memcpy(m->hash, hash, ND_KEY_HASH_LEN);
+		m->who = *who;
+	} else if (m->used && memcmp(m->hash, hash, ND_KEY_HASH_LEN) == 0) {
+		m->used = false;
+	}
+}
+
+bool pg_key_trust(struct pg_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+		  struct nd_principal *out)
+{
+	struct pg_key_memo *m = memo_of(c, hash);
+	if (!c->reading || c->key_state != PG_KEY_SETTLED || !m->used ||
+	    memcmp(m->hash, hash, ND_KEY_HASH_LEN) != 0)
+		return false;
+	*out = m->who;
+	c->key_state = PG_KEY_PENDING;
+	c->key_slot = (int)(m - c->keys);
+	return true;
+}
+
+static bool same_principal(const struct nd_principal *a, const struct nd_principal *b)
+{
+	return a->tenant_id == b->tenant_id && a->role == b->role &&
+	       strcmp(a->target, b->target) == 0 && strcmp(a->key_id, b->key_id) == 0 &&
+	       strcmp(a->time_zone, b->time_zone) == 0;
+}
+
+/* Decides the pending key by @r, the key lookup's result. */
+static void judge_key(struct pg_conn *c, PGresult *r)
+{
+	struct pg_key_memo *m = &c->keys[c->key_slot];
+	if (PQntuples(r) == 0) {
+		m->used = false;
+		c->key_state = PG_KEY_GONE;
+		return;
+	}
+	struct nd_principal now;
+	pg_read_principal(r, &now);
+	if (same_principal(&now, &m->who)) {
+		c->key_state = PG_KEY_SETTLED;
+	} else {
+		m->who = now;
+		c->key_state = PG_KEY_CHANGED;
+	}
+}
+
+/* What a statement of a read whose key turned out revoked or changed
+ * answers: the read ends without it (read_end says why). */
+static PGresult *key_failed(struct nd_error *err)
+{
+	nd_fail(err, ND_ERR_BUSY, NULL, "the key changed during the request; retry");
+	return NULL;
+}
+
+/* Confirms the pending key in a round trip of its own. */
+static enum nd_err settle_key(struct pg_conn *c, struct nd_error *err)
+{
+	if (c->key_state != PG_KEY_PENDING)
+		return ND_OK;
+	struct pg_params p = PG_PARAMS_INIT;
+	pg_p_bin(&p, c->keys[c->key_slot].hash, ND_KEY_HASH_LEN);
+	c->key_state = PG_KEY_SETTLED; /* the lookup itself runs plainly */
+	PGresult *r = pg_query(c, pg_key_sql, &p, "key lookup", err);
+	c->key_state = PG_KEY_PENDING;
+	if (!r)
+		return err->code;
+	judge_key(c, r);
+	PQclear(r);
+	return ND_OK;
+}
+
+/* ND_OK once the read's key is known good, confirming it now if need be. */
+static enum nd_err key_settled(struct pg_conn *c, struct nd_error *err)
+{
+	if (settle_key(c, err))
+		return err->code;
+	if (c->key_state != PG_KEY_SETTLED)
+		key_failed(err);
+	return c->key_state == PG_KEY_SETTLED ? ND_OK : err->code;
+}
+
+/* Reads a pipeline's results up to its sync point, the first result of
+ * each of its @n statements into @out. False when the connection failed
+ * first. */
+static bool pipeline_results(struct pg_conn *c, PGresult **out, int n)
+{
+	int stmt = 0;
+	for (int nulls = 0; nulls <= n;) {
+		PGresult *r = PQgetResult(c->pg);
+		if (!r) {
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				return false;
+			stmt++; /* the end of a statement's results */
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			return true;
+		}
+		if (stmt < n && !out[stmt])
+			out[stmt] = r;
+		else
+			PQclear(r);
+	}
+	return false;
+}
+
+/* Prepared statement @name sent with the pending key's lookup, in one
+ * round trip: the key is judged from the first result, and the statement's
+ * result returned (NULL when the pipeline failed). */
+static PGresult *with_key(struct pg_conn *c, const char *kname, const char *name,
+			  const struct pg_params *p)
+{
+	const char *kv[1] = {(const char *)c->keys[c->key_slot].hash};
+	const int klen[1] = {ND_KEY_HASH_LEN}, kfmt[1] = {1};
+	PGresult *res[2] = {NULL, NULL};
+	bool ok = PQenterPipelineMode(c->pg) &&
+		  PQsendQueryPrepared(c->pg, kname, 1, kv, klen, kfmt, 0) &&
+		  PQsendQueryPrepared(c->pg, name, p->n, p->values, p->lengths, p->formats, 0) &&
+		  PQpipelineSync(c->pg) && pipeline_results(c, res, 2) &&
+		  PQexitPipelineMode(c->pg);
+	if (!ok) {
+		PQclear(res[0]);
+		PQclear(res[1]);
+		conn_drop(c); /* in whatever state the pipeline left it */
+		return NULL;
+	}
+	if (PQresultStatus(res[0]) == PGRES_TUPLES_OK)
+		judge_key(c, res[0]);
+	PQclear(res[0]);
+	return res[1];
+}
+
 /* Whether a statement that failed may run again on a new connection: the
  * old one broke (a server restart leaves every idle connection broken,
  * which only its next use shows), outside a transaction, where statements
@@ -446,14 +608,23 @@ PGresult *pg_query(struct pg_conn *c, const char *sql, const struct pg_params *p
 	if (!p)
 		p = &no_params;
 	for (int attempt = 0;; attempt++) {
+		if (c->key_state > PG_KEY_PENDING)
+			return key_failed(err);
 		if (pg_ready(c, err))
 			return NULL;
-		if (stmt_name(c, sql, name, err)) {
+		char kname[16];
+		bool pending = c->key_state == PG_KEY_PENDING;
+		if (stmt_name(c, sql, name, err) && (!pending || stmt_name(c, pg_key_sql, kname, err))) {
 			maybe_disconnect(c);
 			const char *fail = injected(ND_FAULT_QUERY);
-			PGresult *r = fail ? PQexec(c->pg, fail)
-					   : PQexecPrepared(c->pg, name, p->n, p->values,
-							    p->lengths, p->formats, 0);
+			PGresult *r = fail      ? PQexec(c->pg, fail)
+				      : pending ? with_key(c, kname, name, p)
+						: PQexecPrepared(c->pg, name, p->n, p->values,
+								 p->lengths, p->formats, 0);
+			if (c->key_state > PG_KEY_PENDING) {
+				PQclear(r);
+				return key_failed(err);
+			}
 			ExecStatusType st = PQresultStatus(r);
 			if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 				return r;
@@ -508,7 +679,7 @@ static enum nd_err stream_once(struct pg_conn *c, const char *sql, const Oid *ty
 {
 	char name[16];
 	int sent;
-	if (pg_ready(c, err))
+	if (key_settled(c, err) || pg_ready(c, err))
 		return err->code;
 	if (!(types ? dyn_name(c, sql, types, p->n, name, err) : stmt_name(c, sql, name, err)))
 		return err->code;
@@ -616,7 +787,10 @@ static void tx_backoff(int attempt)
 
 enum nd_err pg_tx(struct pg_conn *c, pg_tx_fn fn, void *arg, struct nd_error *err)
 {
-	enum nd_err e = ND_ERR_BUSY;
+	enum nd_err e = key_settled(c, err);
+	if (e)
+		return e;
+	e = ND_ERR_BUSY;
 	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
 		if (attempt > 0)
 			tx_backoff(attempt);
@@ -871,6 +1045,31 @@ static bool abandon_tx(struct nd_store_conn *base)
 	}
 }
 
+static enum nd_err read_begin(struct nd_store_conn *base, struct nd_error *err)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	c->reading = true;
+	c->key_state = PG_KEY_SETTLED;
+	return ND_OK;
+}
+
+/* The read's key, if taken from the memo and not confirmed by one of its
+ * statements, is confirmed now. */
+static enum nd_err read_end(struct nd_store_conn *base, bool *stale, struct nd_error *err)
+{
+	struct pg_conn *c = pg_conn_of(base);
+	enum nd_err e = settle_key(c, err);
+	enum pg_key_state state = c->key_state;
+	c->reading = false;
+	c->key_state = PG_KEY_SETTLED;
+	if (e)
+		return e;
+	if (state == PG_KEY_GONE)
+		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "no valid key with this hash");
+	*stale = state == PG_KEY_CHANGED;
+	return ND_OK;
+}
+
 static enum nd_err ping(struct nd_store_conn *base, struct nd_error *err)
 {
 	static const char sql[] = "SELECT 1";
@@ -882,6 +1081,8 @@ static const struct nd_store_ops pg_ops = {
 	.free = store_free,
 	.conn = store_conn,
 	.abandon_tx = abandon_tx,
+	.read_begin = read_begin,
+	.read_end = read_end,
 	.ping = ping,
 	.tenant_ensure = pg_tenant_ensure,
 	.tenant_find = pg_tenant_find,

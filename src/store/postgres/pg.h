@@ -54,6 +54,25 @@ struct pg_dyn_slot {
 	uint64_t used;
 };
 
+/* Keys a connection has seen valid, by hash. A read (between read_begin and
+ * read_end) may take its principal from here without a round trip; the key
+ * is then confirmed by the database in the round trip of the read's first
+ * statement (libpq's pipeline mode), or at the read's end, and the answer
+ * stands only if it still holds. */
+#define PG_KEY_MEMO 16
+struct pg_key_memo {
+	bool used;
+	unsigned char hash[ND_KEY_HASH_LEN];
+	struct nd_principal who;
+};
+
+enum pg_key_state {
+	PG_KEY_SETTLED, /* nothing taken from the memo awaits confirmation */
+	PG_KEY_PENDING, /* the read took keys[key_slot], not yet confirmed */
+	PG_KEY_GONE,    /* ... which the database holds revoked or unknown */
+	PG_KEY_CHANGED, /* ... which is valid with another principal */
+};
+
 struct pg_conn {
 	struct nd_store_conn base;
 	struct pg_store *store;
@@ -67,6 +86,10 @@ struct pg_conn {
 	struct pg_dyn_slot dyn[PG_DYN_CACHE];
 	uint64_t dyn_uses;
 	struct nd_ncache notifications; /* a feed's first rows take theirs from here */
+	bool reading; /* between read_begin and read_end */
+	enum pg_key_state key_state;
+	int key_slot;
+	struct pg_key_memo keys[PG_KEY_MEMO];
 	struct pg_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
 	int64_t load_tenant;
@@ -118,6 +141,18 @@ enum nd_err pg_ready(struct pg_conn *c, struct nd_error *err);
  * ND_ERR_CONFLICT, anything else is logged with @what and is
  * ND_ERR_INTERNAL. Clears @r. */
 enum nd_err pg_fail(struct pg_conn *c, PGresult *r, const char *what, struct nd_error *err);
+
+/* The key lookup: the principal of a valid key, by its hash ($1). */
+extern const char pg_key_sql[];
+void pg_read_principal(PGresult *r, struct nd_principal *out);
+/* Inside a read, the principal @c remembers for @hash, taken on trust until
+ * the database confirms it (see struct pg_key_memo): false when there is
+ * none, or outside a read. */
+bool pg_key_trust(struct pg_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+		  struct nd_principal *out);
+/* Remembers @who as the principal of @hash; NULL forgets @hash. */
+void pg_key_remember(struct pg_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+		     const struct nd_principal *who);
 
 /* Logs @fmt and fails with ND_ERR_INTERNAL, whose detail says no more. */
 enum nd_err pg_internal(struct nd_error *err, const char *fmt, ...)

@@ -195,22 +195,21 @@ enum nd_err pg_key_put(struct nd_store_conn *c, int64_t tenant_id,
 enum nd_err pg_key_auth(struct nd_store_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 			struct nd_principal *out, struct nd_error *err)
 {
-	static const char sql[] = "SELECT k.tenant_id, k.role, k.target, k.id, t.time_zone"
-				  " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
-				  " WHERE k.hash = $1 AND k.revoked_at IS NULL";
+	struct pg_conn *pc = pg_conn_of(c);
+	if (pg_key_trust(pc, hash, out))
+		return ND_OK;
 	struct pg_params p = PG_PARAMS_INIT;
 	pg_p_bin(&p, hash, ND_KEY_HASH_LEN);
 	PGresult *r;
-	enum nd_err e = pg_row(pg_conn_of(c), sql, &p, "key lookup", "no valid key with this hash",
-			       &r, err);
+	enum nd_err e = pg_row(pc, pg_key_sql, &p, "key lookup", "no valid key with this hash", &r,
+			       err);
+	if (e == ND_ERR_NOT_FOUND)
+		pg_key_remember(pc, hash, NULL);
 	if (e)
 		return e;
-	out->tenant_id = pg_int(r, 0, 0);
-	nd_role_parse(pg_text(r, 0, 1), &out->role);
-	nd_copy_str(out->target, sizeof out->target, pg_text(r, 0, 2));
-	nd_copy_str(out->key_id, sizeof out->key_id, pg_text(r, 0, 3));
-	nd_copy_str(out->time_zone, sizeof out->time_zone, pg_text(r, 0, 4));
+	pg_read_principal(r, out);
 	PQclear(r);
+	pg_key_remember(pc, hash, out);
 	return ND_OK;
 }
 

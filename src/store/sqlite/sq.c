@@ -232,11 +232,11 @@ static enum nd_err op_read_begin(struct nd_store_conn *base, struct nd_error *er
 	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "read transaction", err);
 }
 
-static void op_read_end(struct nd_store_conn *base)
+static enum nd_err op_read_end(struct nd_store_conn *base, bool *stale, struct nd_error *unused)
 {
 	struct sq_conn *c = sq_conn_of(base);
 	if (sqlite3_get_autocommit(c->db))
-		return;
+		return ND_OK;
 	struct nd_error err;
 	sqlite3_stmt *st = sq_prep(c, "COMMIT", &err);
 	int rc = st ? sqlite3_step(st) : SQLITE_NOMEM;
@@ -246,6 +246,7 @@ static void op_read_end(struct nd_store_conn *base)
 	 * failed (it could not be prepared) is a ROLLBACK. */
 	if (rc != SQLITE_DONE)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return ND_OK;
 }
 
 /* A statement kept for the connection's life; the failure fault injection
