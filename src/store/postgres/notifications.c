@@ -277,7 +277,7 @@ enum nd_err pg_notification_get(struct nd_store_conn *c, int64_t tenant_id, int3
  * statement: an unknown target matches no row, an empty feed. The keyset
  * cursor is a row comparison, which bounds the range of the primary key
  * (tenant_id, tid, routed_at, nkey) directly. */
-#define FEED_OWN    "SELECT " PG_DELIVERY_OWN_COLS ", d.nkey FROM deliveries d"
+#define FEED_OWN "SELECT " PG_DELIVERY_OWN_COLS ", d.nkey FROM deliveries d"
 #define FEED_JOINED                                                                                \
 	"SELECT " PG_DELIVERY_COLS " FROM deliveries d JOIN notifications n"                       \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
@@ -285,7 +285,9 @@ enum nd_err pg_notification_get(struct nd_store_conn *c, int64_t tenant_id, int3
 	" WHERE d.tenant_id = $1"                                                                  \
 	" AND d.tid = (SELECT tid FROM targets WHERE tenant_id = $1 AND ext_id = $2)"              \
 	" AND d.deleted_at IS NULL AND d.routed_at >= $3 AND d.routed_at < $4"
-#define FEED_ASC  FEED_WHERE " AND (d.routed_at, d.nkey) > ($5, $6) ORDER BY d.routed_at, d.nkey LIMIT $7"
+#define FEED_ASC                                                                                   \
+	FEED_WHERE " AND (d.routed_at, d.nkey) > ($5, $6)"                                         \
+		   " ORDER BY d.routed_at, d.nkey LIMIT $7"
 #define FEED_DESC                                                                                  \
 	FEED_WHERE " AND (d.routed_at, d.nkey) < ($5, $6)"                                         \
 		   " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT $7"
