@@ -1926,6 +1926,31 @@ static void test_read_key(void **state)
 	assert_int_equal(auth, ND_ERR_NOT_FOUND);
 	OK(nd_store_read_end(f->c, &stale, &E));
 	FAILS(ND_ERR_NOT_FOUND, nd_store_key_auth(f->c, hash, &who, &E));
+
+	/* A write inside a read (none does so today) waits for the key too:
+	 * revoked meanwhile, it does not run. */
+	unsigned char hash2[ND_KEY_HASH_LEN];
+	fx_hash("read-key-write-0123", hash2);
+	OK(nd_store_key_put(f->c, f->t, hash2, ND_ROLE_ADMIN, NULL, KEY_TIME, false, &E));
+	OK(nd_store_key_auth(f->c, hash2, &who, &E));
+	snprintf(id, sizeof id, "%s", who.key_id);
+	on_other_thread(f, revoke_key, id);
+	read_key(f, hash2, &auth, &who);
+	struct nd_target t = {.id = "written-in-a-read", .name = "W"};
+	bool created;
+	enum nd_err wrote = nd_store_target_put(f->c, f->t, &t, &created, &E);
+	enum nd_err end = nd_store_read_end(f->c, &stale, &E);
+	if (pg) {
+		assert_int_equal(auth, ND_OK);
+		assert_int_equal(wrote, ND_ERR_BUSY);
+		assert_int_equal(end, ND_ERR_NOT_FOUND);
+		struct target_copy g = {0};
+		FAILS(ND_ERR_NOT_FOUND,
+		      nd_store_target_get(f->c, f->t, "written-in-a-read", target_cb, &g, &E));
+	} else {
+		assert_int_equal(auth, ND_ERR_NOT_FOUND);
+		assert_int_equal(end, ND_OK);
+	}
 }
 
 /* A key revoked elsewhere, in a read that runs no statement at all (its
