@@ -4,6 +4,7 @@ characters, quotes, control characters, characters XML 1.0 cannot carry,
 emoji) still gives well-formed XML. See docs/compat.md, "format=xml".
 """
 
+import json
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -200,22 +201,37 @@ class TestXmlObjects(XmlCase):
         self.assertEqual([c.tag for c in root], ["stats"])
         self.assertEqual(self.stats(root), {"total": "2", "page_count": "1", "current_page": "9"})
 
-    def test_screen_names_vary_within_a_page(self):
-        # each worker keeps the last list it wrote as XML: lists that
-        # alternate, repeat, empty, and one too long to keep, in one page,
-        # each read back as its own
-        member = self.uid("names")
+    def test_notifications_on_every_read(self):
+        # each worker writes a notification's members once per format and
+        # copies them afterwards (src/util/memo.h): lists that alternate,
+        # repeat and are empty, text that needs escaping, and a body too
+        # long to keep, read again and again by two members in both
+        # formats, each item still its own notification's
+        members = [self.uid("names"), self.uid("names2")]
         long_names = ["name number %03d <&>" % i for i in range(40)]
         lists = [["a"], ["b", "c"], ["a"], [], long_names, long_names, ["a"], ["b", "c"]]
+        want = []
         for i, names in enumerate(lists):
-            self.notify([member], "names %d" % i, screen_name=names,
-                        date_started="2013-11-%02dT00:00:00Z" % (i + 1))
-        for rnd in range(2):
-            root = self.xml("GET", "/api3/notification?format=xml&page_size=20&order=date_started"
-                            "&member_id=" + urllib.parse.quote(member, safe=""))
-            got = [(o["name"], o["screen_name"])
-                   for o in map(self.obj, root.findall("notification_list"))]
-            self.assertEqual(got, [("names %d" % i, names) for i, names in enumerate(lists)])
+            body = "body %d & <more>" % i if i != 5 else "long <&> " * 400
+            self.notify(members, "names %d <&>" % i, body=body, screen_name=names,
+                        url="/u?a=%d&b" % i, action_type=i, profile="p%d" % i,
+                        batch="b%d" % i, date_started="2013-11-%02dT00:00:00Z" % (i + 1))
+            want.append({"name": "names %d <&>" % i, "tweet": body, "screen_name": names,
+                         "url": "/u?a=%d&b" % i, "action_type": i, "profile": "p%d" % i,
+                         "batch": "b%d" % i})
+        fields = list(want[0])
+        for _ in range(3):
+            for member in members:
+                q = "page_size=20&order=date_started&member_id=" + urllib.parse.quote(member,
+                                                                                     safe="")
+                root = self.xml("GET", "/api3/notification?format=xml&" + q)
+                got = [{f: o[f] for f in fields}
+                       for o in map(self.obj, root.findall("notification_list"))]
+                self.assertEqual(got, want)
+                code, _, body = self.raw("GET", "/api3/notification?" + q)
+                self.assertEqual(code, 200)
+                got = [{f: o[f] for f in fields} for o in json.loads(body)["notification_list"]]
+                self.assertEqual(got, want)
 
     def test_many_in_list(self):
         others = [self.uid("o%d" % i) for i in range(30)]

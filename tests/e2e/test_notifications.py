@@ -241,6 +241,39 @@ class TestTimes(NotifCase):
 
 
 class TestFeed(NotifCase):
+    def test_notification_fields_on_every_read(self):
+        # each worker writes a notification's fields once and copies them
+        # afterwards (src/util/memo.h): read again and again, by two
+        # targets, each item still carries its own notification's fields,
+        # the same as GET /v1/notifications/{key} gives them; a body too
+        # long to keep and fields that need escaping included
+        self.r("PUT", "/v1/campaigns/memo", {"name": "c"})
+        made = []
+        for i in range(6):
+            body = {"libelle": "memo %d \"<&>\"\n" % i, "body": "b\u00e9\u0001 %d" % i,
+                    "url": "/u?%d" % i if i % 2 else None, "type": "t%d" % (i % 3),
+                    "action_type": i - 3, "campaign_id": "memo" if i % 2 else None,
+                    "profile": "p%d" % i, "screen_name": ["s%d" % j for j in range(i)],
+                    "batch": None if i % 3 else "b%d" % i,
+                    "date_started": "2022-02-0%dT00:00:00Z" % (i + 1),
+                    "date_due": "2022-03-01T00:00:00Z" if i % 2 else None,
+                    "targets": ["ma", "mb"]}
+            if i == 4:
+                body["body"] = "long \u00e9 " * 500
+            made.append(self.post(body)["notification_key"])
+        want = {}
+        for k in made:
+            g = self.r("GET", "/v1/notifications/%d" % k).body
+            want[k] = {f: g[f] for f in NOTIF_FIELDS - {"created_at", "deliveries"}}
+            want[k]["notification_id"] = want[k].pop("id")
+        for _ in range(4):
+            for t in ("ma", "mb"):
+                items = self.feed(t)["notifications"]
+                self.assertEqual([n["notification_key"] for n in items], made[::-1])
+                for n in items:
+                    got = {f: n[f] for f in want[n["notification_key"]]}
+                    self.assertEqual(got, want[n["notification_key"]])
+
     def test_unknown_target_empty(self):
         r = self.r("GET", "/v1/targets/nobody/notifications")
         self.assertEqual(r.status, 200)

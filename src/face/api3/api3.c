@@ -13,6 +13,7 @@
 #include "core/order.h"
 #include "util/time.h"
 #include "util/mem.h"
+#include "util/memo.h"
 #include "util/xml.h"
 
 /* API3 answers every missing object, whoever's it is, with one message. */
@@ -81,6 +82,7 @@ struct doc {
 
 /* Per-request rendering context. */
 struct view {
+	int64_t tenant_id;
 	struct nd_zone *zone; /* the thread's, borrowed */
 	int64_t now;
 	bool with_member;
@@ -121,6 +123,7 @@ static enum nd_err open_view(struct nd_req *r, struct view *v)
 {
 	memset(v, 0, sizeof *v);
 	v->now = nd_time_now_ms();
+	v->tenant_id = r->who.tenant_id;
 	enum nd_err e = read_format(r, &v->xml);
 	if (!e)
 		e = read_with(r, &v->with_member);
@@ -262,14 +265,6 @@ static enum nd_err doc_finish(struct doc *d, struct nd_req *r)
 	return ND_OK;
 }
 
-/* The last screen_name list a worker wrote as XML, and its XML: the
- * notifications of a page, and of a tenant, mostly carry the same names,
- * and parsing the list for each (jansson, its allocations) was ~10% of a
- * member LIST in XML. Fixed buffers: a longer list is written afresh. */
-#define NAMES_MEMO 512
-static __thread char names_json[NAMES_MEMO], names_xml[2 * NAMES_MEMO];
-static __thread size_t names_xml_len;
-
 /* screen_name: stored as the JSON array text jansson wrote on the way in;
  * in XML, one element per name. */
 static void doc_names(struct doc *d, const char *names)
@@ -279,13 +274,6 @@ static void doc_names(struct doc *d, const char *names)
 		nd_buf_puts(d->b, names ? names : "[]");
 		return;
 	}
-	size_t n = names ? strlen(names) : 0;
-	bool memo = n > 0 && n < NAMES_MEMO;
-	if (memo && strcmp(names_json, names) == 0) {
-		nd_buf_add(d->b, names_xml, names_xml_len);
-		return;
-	}
-	size_t start = d->b->len;
 	json_t *list = names ? json_loads(names, 0, NULL) : NULL;
 	size_t i;
 	json_t *name;
@@ -293,12 +281,36 @@ static void doc_names(struct doc *d, const char *names)
 		if (json_is_string(name))
 			doc_str(d, "screen_name", json_string_value(name));
 	json_decref(list);
-	size_t len = d->b->len - start;
-	if (memo && len <= sizeof names_xml) {
-		memcpy(names_json, names, n + 1);
-		memcpy(names_xml, d->b->data + start, len);
-		names_xml_len = len;
-	}
+}
+
+struct notification_doc {
+	struct doc *d;
+	const struct nd_notification *n;
+};
+
+static void write_notification(void *arg)
+{
+	struct notification_doc *nd = arg;
+	struct doc *d = nd->d;
+	const struct nd_notification *n = nd->n;
+	doc_str(d, "name", n->libelle);
+	doc_str(d, "tweet", n->body);
+	doc_int(d, "action_type", n->action_type);
+	doc_str(d, "url", n->url);
+	doc_str(d, "profile", n->profile);
+	doc_names(d, n->screen_names);
+	doc_str(d, "batch", n->batch);
+}
+
+/* The members a notification decides, from name to batch: the same bytes
+ * for each of its deliveries, so written once per worker and format, then
+ * copied (util/memo.h). They follow the delivery's id, so in JSON they
+ * start with a comma. */
+static void doc_notification(struct doc *d, int64_t tenant_id, const struct nd_notification *n)
+{
+	struct notification_doc nd = {d, n};
+	nd_memo_write(d->b, d->xml ? ND_MEMO_API3_XML : ND_MEMO_API3_JSON, tenant_id, n->guid,
+		      write_notification, &nd);
 }
 
 /* One delivery as an API3 notification object. */
@@ -316,13 +328,7 @@ static int write_item(void *arg, const struct nd_item *it)
 	v->items++;
 	doc_open(d, v->item, v->listing);
 	doc_str(d, "id", dl->guid);
-	doc_str(d, "name", n->libelle);
-	doc_str(d, "tweet", n->body);
-	doc_int(d, "action_type", n->action_type);
-	doc_str(d, "url", n->url);
-	doc_str(d, "profile", n->profile);
-	doc_names(d, n->screen_names);
-	doc_str(d, "batch", n->batch);
+	doc_notification(d, v->tenant_id, n);
 	doc_str(d, "date", age);
 	doc_str(d, "date_due", due);
 	doc_int(d, "timestamp", nd_floor_div(dl->routed_at, 1000));

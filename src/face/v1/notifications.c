@@ -7,6 +7,7 @@
 #include "util/time.h"
 #include "face/v1/v1.h"
 #include "util/mem.h"
+#include "util/memo.h"
 
 #define MAX_TARGETS 10000
 #define MAX_SEGMENTS 1000
@@ -123,6 +124,17 @@ static void write_notification_fields(struct nd_buf *b, const struct nd_notifica
 	write_time_field(b, "date_due", n->date_due);
 }
 
+struct notification_fields {
+	struct nd_buf *b;
+	const struct nd_notification *n;
+};
+
+static void write_fields(void *arg)
+{
+	struct notification_fields *nf = arg;
+	write_notification_fields(nf->b, nf->n);
+}
+
 static int notification_row(void *arg, const struct nd_notification *n)
 {
 	struct nd_buf *b = arg;
@@ -145,6 +157,7 @@ enum nd_err v1_notification_get(struct nd_req *r)
 
 struct feed_state {
 	struct nd_buf *b;
+	int64_t tenant_id;
 	size_t limit, rows;
 	bool more;
 	int64_t last_at;
@@ -167,7 +180,10 @@ static int feed_row(void *arg, const struct nd_delivery *d)
 	nd_buf_json_str(b, d->guid);
 	nd_buf_puts(b, ",\"notification_id\":");
 	nd_buf_json_str(b, d->n->guid);
-	write_notification_fields(b, d->n);
+	/* The same bytes for every delivery of the notification: written once
+	 * per worker, then copied (util/memo.h). */
+	struct notification_fields nf = {b, d->n};
+	nd_memo_write(b, ND_MEMO_V1, fs->tenant_id, d->n->guid, write_fields, &nf);
 	write_time_field(b, "routed_at", d->routed_at);
 	for (int i = 0; i < ND_EV__COUNT; i++)
 		write_time_field(b, nd_event_time_field((enum nd_event)i), d->at[i]);
@@ -221,7 +237,7 @@ enum nd_err v1_feed(struct nd_req *r)
 	if (bad || (cursor && parse_cursor(r, cursor, &q)))
 		return nd_fail(&r->err, ND_ERR_INVALID_PARAM, "cursor", "cursor is not valid");
 
-	struct feed_state fs = {.b = &r->out, .limit = q.limit};
+	struct feed_state fs = {.b = &r->out, .tenant_id = r->who.tenant_id, .limit = q.limit};
 	q.limit++; /* one more row tells whether another page follows */
 	nd_buf_puts(&r->out, "{\"notifications\":[");
 	struct nd_call c = nd_req_call(r);
