@@ -18,6 +18,7 @@ static const char *const names[ND_FAULT__COUNT] = {
 	[ND_FAULT_SERIALIZATION] = "serialization",
 	[ND_FAULT_DISK_FULL] = "diskfull",
 	[ND_FAULT_DISCONNECT] = "disconnect",
+	[ND_FAULT_STEP] = "step",
 };
 
 static int chosen = -1; /* the kind NOTIFD_FAULT names; -1: none */

@@ -17,6 +17,9 @@
  *   io          a write, sync or truncate of a SQLite file fails (SQLITE_IOERR)
  *   prepare     a statement's first preparation on a connection fails
  *               (SQLite: SQLITE_NOMEM; PostgreSQL: a server error)
+ *   step        a SQLite statement fails as on a read error (SQLITE_IOERR_READ)
+ *               instead of running: a read served from SQLite's page cache
+ *               neither allocates nor writes, so no other kind fails it
  *   query       a PostgreSQL statement comes back as a server error
  *   serialization  ... as a serialization failure (SQLSTATE 40001)
  *   diskfull    ... as the server's disk being full (SQLSTATE 53100)
@@ -41,6 +44,7 @@ enum nd_fault_kind {
 	ND_FAULT_SERIALIZATION,
 	ND_FAULT_DISK_FULL,
 	ND_FAULT_DISCONNECT,
+	ND_FAULT_STEP,
 	ND_FAULT__COUNT
 };
 

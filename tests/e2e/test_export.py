@@ -299,13 +299,47 @@ class TestRoundTrip(unittest.TestCase):
         self.import_(target, self.path("good.jsonl"))
 
     def test_export_to_a_full_device(self):
+        # A small export fails when it is flushed at the end, a large one
+        # on the record that fills the first buffer: each says why.
         db = self.path("full.db")
         d = self.daemon(db)
         populate(d, d.key_create("admin", tenant="other"))
         self.assertEqual(d.stop(), 0)
-        cp = run_cli(["export", "--db", db, "/dev/full"], timeout=CLI_TIMEOUT)
-        self.assertEqual(cp.returncode, 1, cp.stderr)
-        self.assertIn("cannot write the export", cp.stderr)
+        for size in ("small", "large"):
+            if size == "large":
+                d.start()
+                ok(d, "POST", "/v1/notifications",
+                   {"libelle": "wide", "targets": ["w%d" % i for i in range(300)]})
+                self.assertEqual(d.stop(), 0)
+            cp = run_cli(["export", "--db", db, "/dev/full"], timeout=CLI_TIMEOUT)
+            self.assertEqual(cp.returncode, 1, (size, cp.stderr))
+            self.assertIn("cannot write the export", cp.stderr, size)
+
+    def test_import_shows_progress_on_a_terminal(self):
+        db = self.path("progress.db")
+        d = self.daemon(db)
+        populate(d, d.key_create("admin", tenant="other"))
+        self.assertEqual(d.stop(), 0)
+        src = self.export(db, "progress.jsonl")
+        with open(src) as f:
+            records = sum(1 for _ in f) - 1  # the header is no record
+        master, slave = pty.openpty()
+        p = subprocess.Popen(harness.WRAP + [harness.notifd_bin(), "import", "--db",
+                                             self.backend_db("fresh.db"), src],
+                             stdout=subprocess.DEVNULL, stderr=slave, env=harness.clean_env())
+        os.close(slave)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's last writer has gone
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+        self.assertEqual(p.wait(timeout=CLI_TIMEOUT), 0, err)
+        self.assertIn("\rnotifd: imported %d records\r\n" % records, err.decode())
 
     def test_import_from_a_directory(self):
         cp = run_cli(["import", "--db", self.backend_db("dir.db"), self.tmp.name],

@@ -3,9 +3,9 @@
 notifd built with -Dfault_injection=true (the sanitizer build of `make
 check`, and `make coverage`) fails, as NOTIFD_FAULT tells it, the N-th call
 of one kind: SQLite's allocations, writes and syncs, statement
-preparations, PostgreSQL statements (answered by a real server error) and
-connections (cut before a statement goes out), notifd's own allocations and
-threads; see src/util/fault.h and docs/reliability.md.
+preparations and steps, PostgreSQL statements (answered by a real server
+error) and connections (cut before a statement goes out), notifd's own
+allocations and threads; see src/util/fault.h and docs/reliability.md.
 
 TestFaults sends one workload through every face (writes, events, listings
 in JSON and XML, deletes) under many schedules and checks that:
@@ -39,7 +39,8 @@ from harness import BACKEND, Daemon, main
 
 # (kind, every, first) per run. Calls of a kind are counted from the moment
 # notifd serves; the workload makes about 8,900 SQLite allocations, 300
-# SQLite writes and syncs, 67 SQLite preparations, 155 PostgreSQL
+# SQLite writes and syncs, 67 SQLite preparations, 288 SQLite statement
+# steps, 155 PostgreSQL
 # statements, 58 preparations and 210 chances to cut a connection (notifd
 # logs the count of a run on exit). A failure every few requests (every
 # request, for SQLite's allocations), and one run for each offset within
@@ -52,7 +53,8 @@ SCHEDULES = {
     # schedule's later failures off the statements after it.
     "sqlite": [("alloc", 131, f) for f in range(1, 132)]
     + [("io", 17, f) for f in range(1, 18)] + [("io", 5, 3)]
-    + [("prepare", ONCE, f) for f in range(1, 68)] + [("prepare", 20, 7)],
+    + [("prepare", ONCE, f) for f in range(1, 68)] + [("prepare", 20, 7)]
+    + [("step", 19, f) for f in range(1, 20)],
     "postgres": [("query", 11, f) for f in range(1, 12)] + [("query", 3, 2)]
     + [("disconnect", 13, f) for f in range(1, 14)] + [("disconnect", 4, 1)]
     + [("prepare", 15, f) for f in range(1, 16)]
@@ -291,11 +293,13 @@ class TestFaults(unittest.TestCase):
 # Export and import under the same kinds of failure, counted from the moment
 # the command has its database open. A command stops at its first failure,
 # so each run fails one call, and the runs step through the calls: export
-# makes about 840 SQLite allocations and 10 PostgreSQL statements, import
-# about 1,260 allocations and 45 SQLite writes, or 40 statements.
+# makes about 840 SQLite allocations, 29 statement steps and 10 PostgreSQL
+# statements, import about 1,260 allocations, 45 SQLite writes and 39
+# steps, or 40 statements.
 COMMAND_SCHEDULES = {
     "sqlite": [("alloc", ONCE, f) for f in range(1, 1300, 37)]
-    + [("io", ONCE, f) for f in range(1, 47, 2)] + [("prepare", ONCE, f) for f in range(1, 41)],
+    + [("io", ONCE, f) for f in range(1, 47, 2)] + [("prepare", ONCE, f) for f in range(1, 41)]
+    + [("step", ONCE, f) for f in range(1, 41)],
     "postgres": [(kind, ONCE, f) for kind in ("query", "disconnect") for f in range(1, 44, 2)]
     + [("prepare", ONCE, f) for f in range(1, 41)],
 }
@@ -367,11 +371,13 @@ class TestCommandFaults(unittest.TestCase):
 
 # One NP6 feed of 1,200 deliveries, streamed in batches (src/face/np6): the
 # first batch is read before the answer's head goes out, the others after.
-# One read of it makes about 3,600 SQLite allocations, or 3 PostgreSQL
-# statements; each run fails one call, stepping through them.
+# One read of it makes about 3,600 SQLite allocations and 1,210 statement
+# steps (one a row), or 3 PostgreSQL statements; each run fails one call,
+# stepping through them.
 FEED_SIZE = 1200
 STREAM_SCHEDULES = {
-    "sqlite": [("alloc", ONCE, f) for f in range(1, 3700, 123)],
+    "sqlite": [("alloc", ONCE, f) for f in range(1, 3700, 123)]
+    + [("step", ONCE, f) for f in (1, 2, 3, 100, 514, 515, 516, 700, 1030, 1200, 1210)],
     "postgres": [(kind, ONCE, f) for kind in ("query", "disconnect") for f in range(1, 5)],
 }
 
@@ -491,11 +497,12 @@ class TestThreadFaults(unittest.TestCase):
 
 # Start-up under failures (":start": counted from notifd's first call):
 # opening a new database and migrating it takes about 12,300 SQLite
-# allocations, 110 writes and 4 preparations, or 26 PostgreSQL statements
-# and 5 preparations.
+# allocations, 110 writes, 4 preparations and 8 statement steps, or 26
+# PostgreSQL statements and 5 preparations.
 START_SCHEDULES = {
     "sqlite": [("alloc", ONCE, f) for f in range(1, 12400, 97)]
-    + [("io", ONCE, f) for f in range(1, 112, 7)] + [("prepare", ONCE, f) for f in range(1, 6)],
+    + [("io", ONCE, f) for f in range(1, 112, 7)] + [("prepare", ONCE, f) for f in range(1, 6)]
+    + [("step", ONCE, f) for f in range(1, 10)],
     "postgres": [(kind, ONCE, f) for kind in ("query", "disconnect") for f in range(1, 28)]
     + [("prepare", ONCE, f) for f in range(1, 7)],
 }

@@ -120,6 +120,7 @@ class TestKeys(DaemonTestCase):
                  ({"role": "member", "target": "x" * 129}, "invalid-field", "target"),
                  ({"role": "member", "target": "has space"}, "invalid-field", "target"),
                  ({"role": "member", "target": 5}, "invalid-field", "target"),
+                 ({"role": "admin", "target": "x"}, "invalid-field", "target"),
                  ({"role": "admin", "scope": "all"}, "unknown-field", "scope"),
                  ({"role": "admin", "key": "ndk_choose_my_own_key_please"}, "unknown-field", "key")]
         for body, ptype, field in cases:

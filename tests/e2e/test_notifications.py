@@ -2,6 +2,7 @@
 
 import unittest
 
+import harness
 from harness import DaemonTestCase, GUID_RE, enc, main
 
 NOTIF_FIELDS = {"libelle", "body", "url", "type", "action_type", "campaign_id", "profile",
@@ -67,6 +68,24 @@ class TestCreate(NotifCase):
         self.assertEqual(g["id"], n["id"])
         self.assertEqual(g["deliveries"], 1)
         self.assertRecent(g["created_at"])
+
+    def test_every_key_used(self):
+        # keys are int32: the last one is given out, then a 400 that says
+        # why, and nothing is made
+        name, k = self.new_tenant()
+        last = 2 ** 31 - 1
+        harness.store_exec(
+            self.daemon,
+            "UPDATE tenants SET next_notification_key = %d WHERE name = '%s'" % (last, name),
+            "UPDATE tenant_counters SET next_notification_key = %d"
+            " WHERE tenant_id = (SELECT id FROM tenants WHERE name = '%s')" % (last, name))
+        r = self.req("POST", "/v1/notifications", {"libelle": "last", "targets": ["a"]}, key=k)
+        self.assertEqual((r.status, r.body.get("notification_key")), (201, last), r.body)
+        r = self.req("POST", "/v1/notifications", {"libelle": "past", "targets": ["a"]}, key=k)
+        self.assertProblem(r, 400, "invalid-field", detail_names_field=False)
+        self.assertIn("used every notification key", r.body["detail"])
+        r = self.req("GET", "/v1/targets/a/notifications", key=k)
+        self.assertEqual([n["libelle"] for n in r.body["notifications"]], ["last"])
 
     def test_defaults_and_nulls(self):
         n = self.post({"libelle": "x", "body": None, "url": None, "type": None, "action_type": None,

@@ -2,6 +2,7 @@
 
 import unittest
 
+import harness
 from harness import DaemonTestCase, enc, main
 
 
@@ -20,6 +21,24 @@ class TestSegments(DaemonTestCase):
         r = self.r("POST", "/v1/segments", {"name": "vip"})  # names need not be unique
         self.assertEqual(r.status, 201, r.body)
         self.assertEqual(r.body["id"], 2)
+
+    def test_every_id_used(self):
+        # ids are int32: the last one is given out, then a 400 that says
+        # why, and nothing is made
+        name, k = self.new_tenant()
+        last = 2 ** 31 - 1
+        harness.store_exec(
+            self.daemon,
+            "UPDATE tenants SET next_segment_id = %d WHERE name = '%s'" % (last, name),
+            "UPDATE tenant_counters SET next_segment_id = %d"
+            " WHERE tenant_id = (SELECT id FROM tenants WHERE name = '%s')" % (last, name))
+        r = self.req("POST", "/v1/segments", {"name": "last"}, key=k)
+        self.assertEqual((r.status, r.body.get("id")), (201, last), r.body)
+        r = self.req("POST", "/v1/segments", {"name": "past"}, key=k)
+        self.assertProblem(r, 400, "invalid-field", detail_names_field=False)
+        self.assertIn("used every segment id", r.body["detail"])
+        r = self.req("GET", "/v1/segments", key=k)
+        self.assertEqual([s["name"] for s in r.body["segments"]], ["last"])
 
     def test_list_ascending_with_counts(self):
         self.assertEqual(self.r("GET", "/v1/segments").body, {"segments": []})

@@ -65,6 +65,12 @@ static void test_redact(void **state)
 	redacts("postgres://h/db?%70assword=secret&x=1", "postgres://h/db?%70assword=***&x=1");
 	redacts("postgres://h/db?PASSWORD=secret", "postgres://h/db?PASSWORD=***");
 	redacts("postgres://h/db?passwordx=1", "postgres://h/db?passwordx=1");
+	/* a key longer than any escaping of "password", and words that are no
+	 * keyword string after the first pair: kept as they are */
+	redacts("postgres://h/db?%70%61%73%73%77%6f%72%64%20=x",
+		"postgres://h/db?%70%61%73%73%77%6f%72%64%20=x");
+	redacts("host=h sslmode", "host=h sslmode");
+	redacts("host=h password=pw and more", "host=h password=*** and more");
 	redacts("sslcert=/x host=h password=hunter2", "sslcert=/x host=h password=***");
 }
 

@@ -114,7 +114,7 @@ static enum nd_err dump_tenant(struct dump *d, int64_t tenant_id)
 			return d->err->code;
 		sqlite3_bind_int64(st, 1, tenant_id);
 		int rc, stop = 0;
-		while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while (!stop && (rc = sq_step(st)) == SQLITE_ROW) {
 			struct nd_record rec = {.kind = parts[i].kind, .tenant = d->tenant};
 			parts[i].read(st, &rec);
 			stop = d->cb(d->arg, &rec);
@@ -140,7 +140,7 @@ static enum nd_err dump_all(struct dump *d, const char *only)
 	int rc, stop = 0;
 	size_t n = 0;
 	enum nd_err e = ND_OK;
-	while (!e && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!e && !stop && (rc = sq_step(st)) == SQLITE_ROW) {
 		struct nd_record rec = {.kind = ND_REC_TENANT, .tenant = sq_col_text(st, 1)};
 		rec.u.tenant.time_zone = sq_col_text(st, 2);
 		rec.u.tenant.next_notification_key = sqlite3_column_int64(st, 3);

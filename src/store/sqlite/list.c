@@ -120,7 +120,7 @@ static enum nd_err count(struct sq_conn *c, int64_t tenant_id,
 	enum nd_err e = prepare(c, ND_LS_COUNT, tenant_id, q, &st, err);
 	if (e)
 		return e;
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	*total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sq_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "list count", err);
@@ -145,7 +145,7 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 	/* Where the columns after the delivery's (and notification's) are. */
 	int after = joined ? SQ_DELIVERY_NCOLS : SQ_DELIVERY_OWN_NCOLS + 1;
 	int rc = SQLITE_DONE, stop = 0;
-	while (!e && !stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!e && !stop && (rc = sq_step(st)) == SQLITE_ROW) {
 		struct nd_notification n;
 		struct nd_delivery d;
 		struct nd_target t;
@@ -190,7 +190,7 @@ enum nd_err sq_op_list_plan(struct nd_store_conn *base, int64_t tenant_id,
 	if (e)
 		return e;
 	int rc, stop = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (!stop && (rc = sq_step(st)) == SQLITE_ROW)
 		stop = cb(arg, sq_col_text(st, 3));
 	sq_done(st);
 	if (stop)

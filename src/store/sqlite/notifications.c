@@ -40,7 +40,7 @@ static enum nd_err insert_notification(struct sq_conn *c, struct create_arg *a,
 	if (!st)
 		return err->code;
 	sqlite3_bind_int64(st, 1, a->tenant_id);
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	int64_t key = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sq_done(st);
 	if (rc != SQLITE_ROW)
@@ -249,7 +249,7 @@ enum nd_err sq_op_feed(struct nd_store_conn *base, int64_t tenant_id,
 	sq_bind_text(st, 2, q->target);
 	int rc = SQLITE_DONE;
 	enum nd_err e = ND_OK;
-	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!e && (rc = sq_step(st)) == SQLITE_ROW) {
 		struct nd_delivery d = {.target = q->target};
 		struct nd_notification tmp;
 		sqlite3_stmt *held = NULL;

@@ -248,7 +248,7 @@ static enum nd_err apply(struct sq_conn *c, void *arg, struct nd_error *err)
 	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sq_fail(c, rc, "read schema version", err);
-	int current = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	int current = sq_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 	sqlite3_finalize(st);
 	if (current != s->version - 1)
 		return ND_OK;
@@ -267,7 +267,7 @@ enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err)
 	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sq_fail(c, rc, "read schema version", err);
-	rc = sqlite3_step(st);
+	rc = sq_step(st);
 	int version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)

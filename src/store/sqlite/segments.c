@@ -21,7 +21,7 @@ static enum nd_err segment_create_tx(struct sq_conn *c, void *arg, struct nd_err
 	if (!st)
 		return err->code;
 	sqlite3_bind_int64(st, 1, a->tenant_id);
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sq_done(st);
 	if (rc != SQLITE_ROW)
@@ -56,7 +56,7 @@ static enum nd_err segment_rows(struct sq_conn *c, sqlite3_stmt *st, nd_segment_
 {
 	int rc, stop = 0;
 	size_t n = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!stop && (rc = sq_step(st)) == SQLITE_ROW) {
 		struct nd_segment s = {
 			.id = sqlite3_column_int(st, 0),
 			.name = sq_col_text(st, 1),
@@ -239,7 +239,7 @@ enum nd_err sq_op_target_segments(struct nd_store_conn *base, int64_t tenant_id,
 		return err->code;
 	sqlite3_bind_int64(st, 1, tid);
 	int rc, stop = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (!stop && (rc = sq_step(st)) == SQLITE_ROW)
 		stop = cb(arg, sqlite3_column_int(st, 0));
 	sq_done(st);
 	if (stop)

@@ -227,7 +227,7 @@ static enum nd_err op_read_begin(struct nd_store_conn *base, struct nd_error *er
 	sqlite3_stmt *st = sq_prep(c, "BEGIN", err);
 	if (!st)
 		return err->code;
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	sq_done(st);
 	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "read transaction", err);
 }
@@ -239,7 +239,7 @@ static enum nd_err op_read_end(struct nd_store_conn *base, bool *stale, struct n
 		return ND_OK;
 	struct nd_error err;
 	sqlite3_stmt *st = sq_prep(c, "COMMIT", &err);
-	int rc = st ? sqlite3_step(st) : SQLITE_NOMEM;
+	int rc = st ? sq_step(st) : SQLITE_NOMEM;
 	if (st)
 		sq_done(st);
 	/* Nothing was written, so there is nothing to lose: a COMMIT that
@@ -324,7 +324,7 @@ void sq_done(sqlite3_stmt *st)
 enum nd_err sq_row(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 		   const char *missing, struct nd_error *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	if (rc == SQLITE_ROW)
 		return ND_OK;
 	sq_done(st);
@@ -336,7 +336,7 @@ enum nd_err sq_row(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 enum nd_err sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *st, const char *what,
 			 struct nd_error *err)
 {
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	sq_done(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? ND_OK : sq_fail(c, rc, what, err);
 }
@@ -431,7 +431,7 @@ enum nd_err sq_target_tid(struct sq_conn *c, int64_t tenant_id, const char *ext,
 	sqlite3_bind_int64(st, 1, tenant_id);
 	sqlite3_bind_text(st, 2, ext, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, nd_time_now_ms());
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	if (rc == SQLITE_ROW)
 		*tid = sqlite3_column_int64(st, 0);
 	sq_done(st);

@@ -10,6 +10,7 @@
 
 #include "store/backend.h"
 #include "store/ncache.h"
+#include "util/fault.h"
 
 #define SQ_STMT_CACHE 128
 
@@ -53,6 +54,13 @@ struct sq_conn {
 	int64_t load_tenant;
 	char *load_tenant_name;
 };
+
+/* sqlite3_step(): every statement of the store steps through here, so that
+ * fault injection ("step", util/fault.h) reaches each one's failure path. */
+static inline int sq_step(sqlite3_stmt *st)
+{
+	return nd_fault(ND_FAULT_STEP) ? SQLITE_IOERR_READ : sqlite3_step(st);
+}
 
 static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
 {

@@ -24,7 +24,7 @@ static enum nd_err target_put_tx(struct sq_conn *c, void *arg, struct nd_error *
 		return err->code;
 	sqlite3_bind_int64(st, 1, a->tenant_id);
 	sqlite3_bind_text(st, 2, t->id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	int64_t now = nd_time_now_ms();
 	a->created = rc == SQLITE_DONE;
 	t->created_at = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : now;

@@ -127,7 +127,7 @@ static enum nd_err key_put_tx(struct sq_conn *c, void *arg, struct nd_error *err
 	if (!st)
 		return err->code;
 	sqlite3_bind_blob(st, 1, a->hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	bool same = rc == SQLITE_ROW && sqlite3_column_int64(st, 0) == a->tenant_id &&
 		    strcmp(sq_col_text(st, 1), nd_role_name(a->role)) == 0;
 	bool revoked = rc == SQLITE_ROW && sqlite3_column_int(st, 2);
@@ -170,7 +170,7 @@ enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[
 	if (!st)
 		return err->code;
 	sqlite3_bind_blob(st, 1, hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
+	int rc = sq_step(st);
 	if (rc == SQLITE_ROW) {
 		out->tenant_id = sqlite3_column_int64(st, 0);
 		nd_role_parse(sq_col_text(st, 1), &out->role);
@@ -197,7 +197,7 @@ enum nd_err sq_op_key_list(struct nd_store_conn *base, int64_t tenant_id, nd_key
 		return err->code;
 	sqlite3_bind_int64(st, 1, tenant_id);
 	int rc, stop = 0;
-	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (!stop && (rc = sq_step(st)) == SQLITE_ROW) {
 		struct nd_key_row row = {
 			.id = sq_col_text(st, 0),
 			.target = sq_col_text(st, 2),
