@@ -164,7 +164,10 @@ static int export_row(void *arg, const struct nd_record *rec)
 	struct exporter *x = arg;
 	nd_buf_reset(&x->line);
 	write_record(&x->line, rec);
-	if (fwrite(x->line.data, 1, x->line.len, x->out) != x->line.len)
+	/* stdio may take a record into its buffer after a write of the buffer
+	 * failed: its error flag stops the export at once, rather than after
+	 * reading the whole store for an output that takes nothing. */
+	if (fwrite(x->line.data, 1, x->line.len, x->out) != x->line.len || ferror(x->out))
 		return ND_ERR_INTERNAL;
 	if (++x->records % PROGRESS_EVERY == 0 && x->progress)
 		show_progress(x->records, "exported", false);

@@ -716,6 +716,13 @@ class TestListFilters(Api3Case):
                 r = self.api("GET", "/api3/notification" + qs(**{name: long_id}))
                 self.assertApi3Error(r, 400, names=name)
                 self.assertEqual(self.total(qs(**{name: "x" * 128})), "0")
+        # empty, and an escape that decodes to nothing
+        for name in ("campaign_id", "member_id", "notification_type", "date_started",
+                     "date_completed", "id"):
+            for raw in ("", "%ZZ"):
+                with self.subTest(param=name, raw=raw):
+                    r = self.api("GET", "/api3/notification?%s=%s" % (name, raw))
+                    self.assertApi3Error(r, 400, names=name)
         for q, name in (("?with=members", "with"), ("?format=csv", "format"),
                         ("?format=XMLX", "format")):
             with self.subTest(query=q):

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sqlite3
+import subprocess
 import tempfile
 import time
 import unittest
@@ -448,6 +449,41 @@ class TestNewerSchema(CliTestCase):
         cp = run_cli(["--listen", "127.0.0.1:0", "--db", d.db, "--admin-key", d.admin_key])
         self.assertEqual(cp.returncode, 1, cp.stderr)
         self.assertIn("newer than", cp.stderr)
+
+
+class TestFullLogDevice(CliTestCase):
+    """Standard error on a full device: the log records are lost, the
+    answers are not; notifd serves all the same and stops cleanly."""
+
+    def test_serves_with_its_log_full(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        key = random_key()
+        with open("/dev/full", "w") as full:
+            p = subprocess.Popen(
+                WRAP + [harness.notifd_bin(), "--listen", "127.0.0.1:%d" % port,
+                        "--db", self.new_db("full-log.db"), "--admin-key", key],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=full,
+                env=harness.clean_env())
+        try:
+            status, deadline = None, time.monotonic() + 10 * harness.SCALE
+            while status != 200 and time.monotonic() < deadline:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                try:
+                    c.request("GET", "/v1/tenant", headers={"X-Key": key})
+                    status = c.getresponse().status
+                except OSError:
+                    time.sleep(0.05)
+                finally:
+                    c.close()
+            self.assertEqual(status, 200)
+            p.send_signal(signal.SIGTERM)
+            self.assertEqual(p.wait(timeout=10 * harness.SCALE), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 class TestSignals(CliTestCase):

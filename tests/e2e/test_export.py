@@ -281,6 +281,23 @@ class TestRoundTrip(unittest.TestCase):
         case("delivery", lambda r: r.update(read="x"), '"read" must be an integer')
         case("key", lambda r: r.update(hash="abcd"), "hash")
         case("tenant", lambda r: r.pop("record"), '"record" must be a string')
+        case("tenant", lambda r: r.update(time_zone=None), '"time_zone" must be a string',
+             tenant="default")
+        case("notification", lambda r: r.update(libelle=None), '"libelle" must be a string')
+        case("notification", lambda r: r.update(id=5), '"id" must be a string')
+        case("notification", lambda r: r.update(date_due="later"),
+             '"date_due" must be an integer')
+        case("notification", lambda r: r.update(created_at=-10 ** 15),
+             '"created_at" must be an integer')
+        case("notification", lambda r: r.pop("screen_name"), '"screen_name" must be a JSON array')
+        case("target", lambda r: r.pop("attributes"), '"attributes" must be a JSON object',
+             id="alice")
+        case("key", lambda r: r.update(hash="g" * 64), "64 lower-case hex digits")
+        case("key", lambda r: r.update(hash="AB" * 32), "64 lower-case hex digits")
+        case("key", lambda r: r.pop("hash"), '"hash" must be a string')
+        case("key", lambda r: r.pop("role"), '"role" must be a string')
+        case("key", lambda r: r.pop("target"), "a member key has a target and an admin key none",
+             role="member")
         cases.append((1, lines[0], "a second header"))
         cases.append((1, "[1, 2]", "not a JSON object"))
         cases.append((0, lines[0].replace('"version":1', '"version":2'),

@@ -375,6 +375,7 @@ class TestFeed(NotifCase):
                          # out of range, signs, spaces, missing parts: never a silent wrap
                          ("?cursor=1.4294967297", "cursor"),
                          ("?cursor=99999999999999999999999.1", "cursor"),
+                         ("?cursor=" + "9" * 30 + ".1", "cursor"),
                          ("?cursor=%2B5.%2B3", "cursor"), ("?cursor=%201.2", "cursor"),
                          ("?cursor=1.x", "cursor"), ("?cursor=.5", "cursor"),
                          ("?cursor=5.", "cursor"), ("?cursor=5", "cursor")):

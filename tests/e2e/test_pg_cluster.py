@@ -204,6 +204,47 @@ class TestTwoInstances(unittest.TestCase):
 
 
 @ONLY_PG
+@ONLY_PG
+class TestLockTimeout(unittest.TestCase):
+    """A write that waits for a lock longer than the server allows (a
+    lock_timeout the operator set, here in the conninfo's options) is
+    answered 503, writes nothing, and works once the lock is gone."""
+
+    def test_write_behind_a_held_lock(self):
+        db = harness.new_db(tempfile.gettempdir(), "locks.db")
+        self.addCleanup(harness.drop_db, db)
+        tmp = tempfile.TemporaryDirectory(prefix="nd_locks_")
+        self.addCleanup(tmp.cleanup)
+        d = Daemon(tmp.name, db=db + " options='-c lock_timeout=300'")
+        self.addCleanup(d.cleanup)
+        d.start()
+        k = d.key_create("admin", tenant="locked")
+        tenant = harness.store_rows(d, "SELECT id FROM tenants WHERE name = 'locked'")[0][0]
+        dbname = harness.pg_server.conninfo_dbname(db)
+        # Another session holds the tenant's counters row for 3 s.
+        holder = threading.Thread(target=harness.pg().psql, kwargs={
+            "sql": "BEGIN; SELECT 1 FROM tenant_counters WHERE tenant_id = %s FOR UPDATE;"
+                   " SELECT pg_sleep(3); COMMIT;" % tenant, "dbname": dbname})
+        holder.start()
+        self.addCleanup(holder.join)
+        deadline = time.monotonic() + 10
+        while not harness.store_rows(d, "SELECT 1 FROM pg_stat_activity WHERE state = 'active'"
+                                        " AND query LIKE '%pg_sleep(3)%'"
+                                        " AND pid <> pg_backend_pid()"):
+            self.assertLess(time.monotonic(), deadline, "the lock holder never started")
+            time.sleep(0.05)
+        r = d.request("POST", "/v1/notifications", {"libelle": "blocked", "targets": ["ann"]},
+                      key=k)
+        self.assertEqual(r.status, 503, r.body)
+        self.assertTrue(r.body["type"].endswith(":unavailable"), r.body)
+        holder.join()
+        self.assertEqual(ok(d, "GET", "/v1/tenant", key=k).body["deliveries"], 0)
+        self.assertEqual(d.request("GET", "/v1/notifications/1", key=k).status, 404)
+        n = ok(d, "POST", "/v1/notifications", {"libelle": "free", "targets": ["ann"]}, key=k)
+        self.assertEqual(n.body["notification_key"], 1)
+        self.assertEqual(d.stop(), 0)
+
+
 class TestOutage(unittest.TestCase):
     """A private server, stopped and started under load."""
 

@@ -345,6 +345,16 @@ class TestRateLimit(DaemonTestCase):
         time.sleep(wait)
         self.assertEqual(self.req("GET", "/v1/keys").status, 200)
 
+    def test_idle_key_saves_no_more_than_a_burst(self):
+        # one request a second refills the bucket; idle for longer than a
+        # burst takes to refill, a key still has a burst, not more
+        k = self.daemon.key_create("admin")
+        for _ in range(2):
+            self.assertEqual(self.req("GET", "/v1/keys", key=k).status, 200)
+        time.sleep(3.5)  # 3 left + 3.5 refilled: capped at 5
+        got = [self.req("GET", "/v1/keys", key=k).status for _ in range(6)]
+        self.assertEqual(got, [200] * 5 + [429])
+
 
 def wait_closed(sock, trickle, limit):
     """Seconds until the server closes @sock while @trickle (bytes) goes out

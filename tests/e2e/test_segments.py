@@ -126,6 +126,12 @@ class TestSegments(DaemonTestCase):
                 with self.subTest(method=method, id=bad):
                     self.assertProblem(r, 400, "invalid-parameter")
         self.assertEqual(self.r("GET", "/v1/targets/t").status, 404)
+        # so must the member's id be an id
+        seg = self.r("POST", "/v1/segments", {"name": "s"}).body["id"]
+        for method in ("PUT", "DELETE"):
+            with self.subTest(method=method, target="a%01b"):
+                r = self.r(method, "/v1/segments/%d/members/a%%01b" % seg)
+                self.assertProblem(r, 400, "invalid-parameter")
         # valid int32 values that name no segment are 404
         for good in ("2147483647", "1000", "0", "-1", "-2147483648"):
             self.assertProblem(self.r("GET", "/v1/segments/" + good), 404, "not-found")

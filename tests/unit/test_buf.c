@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/mem.h"
 #include "util/time.h"
 
 static void test_empty(void **state)
@@ -99,6 +100,31 @@ static void test_append(void **state)
 	assert_int_equal(b.len, 3);
 	assert_memory_equal(b.data, "a\0b", 3);
 	nd_buf_release(&b);
+}
+
+/* Growing for what already fits moves nothing; a copy into no room
+ * writes nothing; a copy is cut to fit and always terminated. */
+static void test_room_and_copies(void **state)
+{
+	(void)state;
+	struct nd_buf b = ND_BUF_INIT;
+	nd_buf_puts(&b, "abc");
+	char *data = b.data;
+	size_t cap = b.cap;
+	nd_buf_grow(&b, cap - b.len - 1);
+	assert_ptr_equal(b.data, data);
+	assert_int_equal(b.cap, cap);
+	nd_buf_grow(&b, cap);
+	assert_true(b.cap > 2 * cap - 1);
+	assert_string_equal(nd_buf_str(&b), "abc");
+	nd_buf_release(&b);
+	char out[4] = "xyz";
+	nd_copy_str(out, 0, "long");
+	assert_string_equal(out, "xyz");
+	nd_copy_str(out, sizeof out, "long");
+	assert_string_equal(out, "lon");
+	nd_copy_str(out, sizeof out, NULL);
+	assert_string_equal(out, "");
 }
 
 static void test_growth(void **state)
@@ -396,6 +422,7 @@ int main(void)
 	    cmocka_unit_test(test_steal),
 	    cmocka_unit_test(test_append),
 	    cmocka_unit_test(test_growth),
+	    cmocka_unit_test(test_room_and_copies),
 	    cmocka_unit_test(test_json_escaping),
 	    cmocka_unit_test(test_json_invalid_utf8),
 	    cmocka_unit_test(test_json_strn_bounds),
