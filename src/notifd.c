@@ -287,12 +287,16 @@ static int cmd_import(const struct cli *cli, struct nd_store_conn *c)
 }
 
 /* What serving needs from the store before the first request: a working
- * connection and the operator's admin key. */
+ * connection, a schema this notifd knows and the operator's admin key. */
 static enum nd_err store_ready(struct nd_store *store, const char *admin_key,
 			       struct nd_error *err)
 {
 	struct nd_store_conn *c;
 	enum nd_err e = nd_store_conn(store, &c, err);
+	/* The schema again: what kept the store busy may have been a newer
+	 * notifd migrating it. */
+	if (!e)
+		e = nd_svc_ping(c, err);
 	if (!e && admin_key)
 		e = nd_svc_admin_key_ensure(c, admin_key, err);
 	return e;

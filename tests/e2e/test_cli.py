@@ -381,6 +381,30 @@ class TestKeyCreate(CliTestCase):
         self.assertEqual([s["name"] for s in r.body["segments"]], ["o"])
         self.stop_ok(d)
 
+    def test_concurrent_creates_of_one_new_tenant(self):
+        # Eight processes make keys for the same new tenant at once (as
+        # provisioning scripts on several hosts might): each gets its own
+        # key, all of one tenant, made once.
+        d = self.start()
+        args = WRAP + [harness.notifd_bin(), "key", "create", "--role", "admin", "--tenant",
+                       "raced", "--db", d.db]
+        procs = [subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=harness.clean_env())
+                 for _ in range(8)]
+        keys = []
+        for p in procs:
+            out, err = p.communicate(timeout=30 * harness.SCALE)
+            self.assertEqual(p.returncode, 0, err)
+            keys.append(out.strip())
+        self.assertEqual(len(set(keys)), 8)
+        self.assertEqual(d.request("PUT", "/v1/targets/t", {}, key=keys[0]).status, 201)
+        for key in keys:
+            r = d.request("GET", "/v1/targets/t", key=key)
+            self.assertEqual(r.status, 200, r.body)
+        rows = harness.store_rows(d, "SELECT count(*) FROM tenants WHERE name = 'raced'")
+        self.assertEqual(int(rows[0][0]), 1)
+        self.stop_ok(d)
+
     def test_bad_role(self):
         cp = run_cli(["key", "create", "--role", "root", "--db", self.new_db("k.db")])
         self.assertNotEqual(cp.returncode, 0)
@@ -433,6 +457,12 @@ class TestUsageErrors(CliTestCase):
                      "cannot write " + self.path("missing", "x.jsonl"))
 
 
+def future(d):
+    """Gives d's database the schema version 99, as a future notifd would."""
+    harness.store_exec(d, "PRAGMA user_version = 99",
+                       "INSERT INTO notifd_schema (version, name) VALUES (99, 'future')")
+
+
 class TestNewerSchema(CliTestCase):
     """A database a newer notifd has migrated: this one refuses it, saying
     so, rather than run statements the schema no longer fits."""
@@ -440,15 +470,22 @@ class TestNewerSchema(CliTestCase):
     def test_refused(self):
         d = self.start(db=self.new_db("newer.db"))
         self.stop_ok(d)
-        if harness.BACKEND == "sqlite":
-            with sqlite3.connect(d.db) as db:
-                db.execute("PRAGMA user_version = 99")
-        else:
-            harness.pg().psql("INSERT INTO notifd_schema (version, name) VALUES (99, 'future')",
-                              dbname=harness.pg_server.conninfo_dbname(d.db))
+        future(d)
         cp = run_cli(["--listen", "127.0.0.1:0", "--db", d.db, "--admin-key", d.admin_key])
         self.assertEqual(cp.returncode, 1, cp.stderr)
         self.assertIn("newer than", cp.stderr)
+
+    def test_migrated_under_a_running_notifd(self):
+        # A newer notifd migrates the database this one serves: the health
+        # check says so (a load balancer takes this one out), once logged.
+        d = self.start(db=self.new_db("migrated.db"))
+        self.assertEqual(d.request("GET", "/healthz").body, {"status": "ok"})
+        future(d)
+        for _ in range(2):
+            r = d.request("GET", "/healthz")
+            self.assertEqual((r.status, r.body), (503, {"status": "unavailable"}))
+        self.stop_ok(d)
+        self.assertEqual(sum("newer than" in line for line in d.log_lines()), 1)
 
 
 class TestFullLogDevice(CliTestCase):

@@ -510,6 +510,34 @@ class TestLockedAtStart(unittest.TestCase):
             finally:
                 d.cleanup()
 
+    @sqlite_only("a SQLite file locked by another process; PostgreSQL's server "
+                 "unreachable at start is tests/e2e/test_pg_cluster.py's")
+    def test_locked_then_migrated_by_a_newer_notifd(self):
+        # What the lock hid is a schema this notifd does not know: retrying
+        # cannot help, so notifd stops as it would have at start (exit 1).
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            d = Daemon(tmp)
+            try:
+                d.start()
+                self.assertEqual(d.stop(), 0)
+                holder = sqlite3.connect(d.db, isolation_level=None)
+                holder.execute("BEGIN EXCLUSIVE")
+                d.admin_key = harness.random_key("e2e_admin_")
+                try:
+                    d.start()
+                    self.assertTrue(d.wait_log(
+                        lambda rec: "does not answer yet" in rec.get("msg", "")), d.logs[-5:])
+                    holder.execute("PRAGMA user_version = 99")
+                finally:
+                    holder.execute("COMMIT")
+                    holder.close()
+                self.assertEqual(d.proc.wait(timeout=15 * SCALE), 1, d.logs[-5:])
+                d.stop()  # gathers the rest of its log
+                self.assertTrue(any("newer than" in line for line in d.log_lines()),
+                                d.log_lines()[-5:])
+            finally:
+                d.cleanup()
+
 
 if __name__ == "__main__":
     main()

@@ -1070,10 +1070,23 @@ static enum nd_err read_end(struct nd_store_conn *base, bool *stale, struct nd_e
 	return ND_OK;
 }
 
+/* The server answers, with a schema this notifd knows: a newer notifd may
+ * have migrated the database since this one started. */
 static enum nd_err ping(struct nd_store_conn *base, struct nd_error *err)
 {
-	static const char sql[] = "SELECT 1";
-	return pg_exec(pg_conn_of(base), sql, NULL, "ping", NULL, err);
+	static const char sql[] = "SELECT coalesce(max(version), 0) FROM notifd_schema";
+	struct pg_conn *c = pg_conn_of(base);
+	PGresult *r = pg_query(c, sql, NULL, "ping", err);
+	if (!r)
+		return err->code;
+	int64_t version = pg_int(r, 0, 0);
+	PQclear(r);
+	if (version <= pg_nmigrations)
+		return ND_OK;
+	pthread_mutex_lock(&c->store->schema_mu);
+	c->store->schema_found = (int)version;
+	pthread_mutex_unlock(&c->store->schema_mu);
+	return schema_too_new(c->store, err);
 }
 
 static const struct nd_store_ops pg_ops = {

@@ -36,7 +36,7 @@ struct pg_store {
 
 	pthread_mutex_t schema_mu;
 	enum pg_schema_state schema;
-	int schema_found; /* PG_SCHEMA_TOO_NEW: the database's version */
+	int schema_found; /* a version newer than notifd's, found at start or by a ping */
 	bool too_new_logged;
 };
 

@@ -261,26 +261,38 @@ static enum nd_err apply(struct sq_conn *c, void *arg, struct nd_error *err)
 	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, "write schema version", err);
 }
 
-enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err)
+/* The schema version of the database, and whether this notifd knows it. */
+static enum nd_err known_version(struct sq_conn *c, int *version, struct nd_error *err)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sq_fail(c, rc, "read schema version", err);
 	rc = sq_step(st);
-	int version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW)
 		return sq_fail(c, rc, "read schema version", err);
-	if (version > N_MIGRATIONS)
+	if (*version > N_MIGRATIONS)
 		return nd_fail(err, ND_ERR_INVALID_PARAM, NULL,
 			       "database %s has schema version %d, newer than this notifd (%d)",
-			       c->store->path, version, N_MIGRATIONS);
-	for (int v = version + 1; v <= N_MIGRATIONS; v++) {
-		struct step s = {v};
-		enum nd_err e = sq_tx(c, apply, &s, err);
-		if (e)
-			return e;
-	}
+			       c->store->path, *version, N_MIGRATIONS);
 	return ND_OK;
+}
+
+enum nd_err sq_schema_check(struct sq_conn *c, struct nd_error *err)
+{
+	int version;
+	return known_version(c, &version, err);
+}
+
+enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err)
+{
+	int version;
+	enum nd_err e = known_version(c, &version, err);
+	for (int v = version + 1; !e && v <= N_MIGRATIONS; v++) {
+		struct step s = {v};
+		e = sq_tx(c, apply, &s, err);
+	}
+	return e;
 }

@@ -396,14 +396,15 @@ enum nd_err sq_tx(struct sq_conn *c, sq_tx_fn fn, void *arg, struct nd_error *er
 	return e;
 }
 
+/* The file answers, with a schema this notifd knows; a newer one is logged
+ * once (the health check asks often). */
 static enum nd_err op_ping(struct nd_store_conn *base, struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
-	static const char sql[] = "SELECT 1";
-	sqlite3_stmt *st = sq_prep(c, sql, err);
-	if (!st)
-		return err->code;
-	return sq_exec_stmt(c, st, "ping", err);
+	enum nd_err e = sq_schema_check(c, err);
+	if (e == ND_ERR_INVALID_PARAM && !atomic_exchange(&c->store->newer_logged, true))
+		nd_log("error", "store", "%s", err->detail);
+	return e;
 }
 
 enum nd_err sq_target_tid(struct sq_conn *c, int64_t tenant_id, const char *ext,

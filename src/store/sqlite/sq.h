@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "store/backend.h"
 #include "store/ncache.h"
@@ -21,6 +22,7 @@ struct sq_store {
 	char *path;
 	bool sync_full;
 	uint64_t serial; /* tells stores apart in thread-local slots */
+	atomic_bool newer_logged; /* a ping found the schema newer, and said so */
 	pthread_mutex_t mu;
 	struct sq_conn *conns; /* every thread's connection, for closing */
 };
@@ -69,6 +71,9 @@ static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
 
 /* Applies the numbered schema files up to the newest; see schema.c. */
 enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err);
+/* An error unless the database's schema is one this notifd knows: another
+ * process may migrate the file after this one opened it. */
+enum nd_err sq_schema_check(struct sq_conn *c, struct nd_error *err);
 /* The SQL of migration @version (from 1), NULL past the last: the tests
  * build a database of an older schema with it. */
 const char *sq_migration_sql(int version);
