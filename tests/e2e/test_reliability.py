@@ -482,61 +482,50 @@ class TestLockedAtStart(unittest.TestCase):
     keyed request 503 while it cannot make its admin key, and serves
     normally, without a restart, once the lock is gone."""
 
+    def start_locked(self):
+        """A notifd started on a database another connection holds locked
+        (and has since it last stopped): serving, waiting for the lock.
+        Returns it and the holding connection, in its transaction."""
+        tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-")
+        self.addCleanup(tmp.cleanup)
+        d = Daemon(tmp.name)
+        self.addCleanup(d.cleanup)
+        d.start()
+        self.assertEqual(d.stop(), 0)
+        holder = sqlite3.connect(d.db, isolation_level=None)
+        self.addCleanup(holder.close)
+        holder.execute("BEGIN EXCLUSIVE")
+        d.admin_key = harness.random_key("e2e_admin_")  # one to insert
+        d.start()
+        self.assertTrue(d.wait_log(
+            lambda rec: "does not answer yet" in rec.get("msg", "")), d.logs[-5:])
+        return d, holder
+
     @sqlite_only("a SQLite file locked by another process; PostgreSQL's server "
                  "unreachable at start is tests/e2e/test_pg_cluster.py's")
     def test_locked_then_released(self):
-        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
-            d = Daemon(tmp)
-            try:
-                d.start()
-                self.assertEqual(d.stop(), 0)
-                holder = sqlite3.connect(d.db, isolation_level=None)
-                holder.execute("BEGIN EXCLUSIVE")
-                d.admin_key = harness.random_key("e2e_admin_")  # one to insert
-                try:
-                    d.start()
-                    self.assertTrue(d.wait_log(
-                        lambda rec: "does not answer yet" in rec.get("msg", "")), d.logs[-5:])
-                    r = d.request("GET", "/v1/tenant")
-                    self.assertEqual(r.status, 503, r.body)
-                finally:
-                    holder.execute("ROLLBACK")
-                    holder.close()
-                self.assertTrue(d.wait_log(
-                    lambda rec: rec.get("msg") == "the database answers: ready", 15 * SCALE),
-                    d.logs[-5:])
-                self.assertEqual(d.request("GET", "/v1/tenant").status, 200)
-                self.assertEqual(d.stop(), 0)
-            finally:
-                d.cleanup()
+        d, holder = self.start_locked()
+        r = d.request("GET", "/v1/tenant")
+        self.assertEqual(r.status, 503, r.body)
+        holder.execute("ROLLBACK")
+        self.assertTrue(d.wait_log(
+            lambda rec: rec.get("msg") == "the database answers: ready", 15 * SCALE),
+            d.logs[-5:])
+        self.assertEqual(d.request("GET", "/v1/tenant").status, 200)
+        self.assertEqual(d.stop(), 0)
 
     @sqlite_only("a SQLite file locked by another process; PostgreSQL's server "
                  "unreachable at start is tests/e2e/test_pg_cluster.py's")
     def test_locked_then_migrated_by_a_newer_notifd(self):
         # What the lock hid is a schema this notifd does not know: retrying
         # cannot help, so notifd stops as it would have at start (exit 1).
-        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
-            d = Daemon(tmp)
-            try:
-                d.start()
-                self.assertEqual(d.stop(), 0)
-                holder = sqlite3.connect(d.db, isolation_level=None)
-                holder.execute("BEGIN EXCLUSIVE")
-                d.admin_key = harness.random_key("e2e_admin_")
-                try:
-                    d.start()
-                    self.assertTrue(d.wait_log(
-                        lambda rec: "does not answer yet" in rec.get("msg", "")), d.logs[-5:])
-                    holder.execute("PRAGMA user_version = 99")
-                finally:
-                    holder.execute("COMMIT")
-                    holder.close()
-                self.assertEqual(d.proc.wait(timeout=15 * SCALE), 1, d.logs[-5:])
-                d.stop()  # gathers the rest of its log
-                self.assertTrue(any("newer than" in line for line in d.log_lines()),
-                                d.log_lines()[-5:])
-            finally:
-                d.cleanup()
+        d, holder = self.start_locked()
+        holder.execute("PRAGMA user_version = 99")
+        holder.execute("COMMIT")
+        self.assertEqual(d.proc.wait(timeout=15 * SCALE), 1, d.logs[-5:])
+        d.stop()  # gathers the rest of its log
+        self.assertTrue(any("newer than" in line for line in d.log_lines()),
+                        d.log_lines()[-5:])
 
 
 if __name__ == "__main__":
