@@ -207,6 +207,9 @@ class TestRoundTrip(unittest.TestCase):
         wrong["hash"] = "zz"
         refused("\n".join(lines[:3] + [json.dumps(wrong)] + lines[4:]) + "\n", "hash")
         refused("", "empty")
+        # A record twice: the second is refused.
+        at = next(i for i, line in enumerate(lines) if '"record":"target"' in line)
+        refused("\n".join(lines[:at + 1] + lines[at:]) + "\n", "this target is already stored")
         # Two live deliveries of a tenant under one id: the second is refused.
         at = next(i for i, line in enumerate(lines) if '"record":"delivery"' in line
                   and '"tenant":"default"' in line and '"deleted_at":null' in line)

@@ -166,11 +166,19 @@ class TestTwoInstances(unittest.TestCase):
             listing = ok(self.b, "GET", "/api3/notification?member_id=m", key=key).body
             return listing["notification_list"][0]["date"]
 
+        def feed(key):
+            body = ok(self.b, "GET", "/targets/m/notifications?sort=desc", key=key).body
+            return [n["libelle"] for n in body]
+
         made = ok(self.a, "POST", "/v1/keys", {"role": "admin"}, key=k).body
+        streams = ok(self.a, "POST", "/v1/keys", {"role": "admin"}, key=k).body
         self.assertEqual(date(made["key"]), "Jan 1 2024")
+        self.assertEqual(feed(streams["key"]), ["late"])
         ok(self.a, "PATCH", "/v1/tenant", {"time_zone": "Asia/Tokyo"}, key=k)
         self.assertEqual(date(made["key"]), "Jan 2 2024")
         self.assertEqual(date(made["key"]), "Jan 2 2024")
+        # a streamed answer begun with the old principal is begun again
+        self.assertEqual(feed(streams["key"]), ["late"])
 
     def test_concurrent_writers_through_both(self):
         k = self.tenant("pair4")
@@ -353,6 +361,27 @@ class TestOutage(unittest.TestCase):
             time.sleep(0.1)
         ok(d, "PUT", "/v1/targets/%s" % enc("late"), {})
         self.assertEqual(d.stop(), 0)
+
+    def test_server_back_with_a_newer_schema(self):
+        # While notifd waits for the server, a newer notifd migrates the
+        # database: retrying cannot help, so notifd stops as it would have
+        # at start (exit 1), saying why.
+        db = self.srv.create_database("nd_newer")
+        d = self.daemon(db).start()
+        self.assertEqual(d.stop(), 0)  # the schema is in place
+        self.srv.psql("INSERT INTO notifd_schema (version, name) VALUES (99, 'future')",
+                      dbname=harness.pg_server.conninfo_dbname(db))
+        self.srv.stop_server("fast")
+        try:
+            d.start()
+            r, dt = self.timed(d, "GET", "/v1/tenant")
+            self.assert_unavailable(r, dt)
+        finally:
+            self.srv.start_server()
+        self.assertEqual(d.proc.wait(timeout=20), 1, d.logs[-5:])
+        d.stop()  # gathers the rest of its log
+        self.assertTrue(any("newer than" in line for line in d.log_lines()),
+                        d.log_lines()[-5:])
 
 
 if __name__ == "__main__":
