@@ -369,6 +369,21 @@ class TestCommandFaults(unittest.TestCase):
                          % (len(COMMAND_SCHEDULES[BACKEND]), failed))
 
 
+    def test_demo(self):
+        """`notifd demo` (what `make run` calls) failing part-way exits 1 with
+        a message; a later one without failures exits 0. (A failed seed is
+        not undone: see docs/reliability.md, "Still open".)"""
+        kind = "step" if BACKEND == "sqlite" else "query"
+        failed = 0
+        for first in range(1, 52, 5):
+            label = "%s:%d:%d" % (kind, ONCE, first)
+            with self.subTest(schedule=label):
+                db = self.new_db("demo%d.db" % first)
+                failed += not self.cli(["demo", "--db", db], label)
+                self.assertTrue(self.cli(["demo", "--db", db]), label)
+        self.assertGreater(failed, 0, "no demo failed: nothing was injected")
+
+
 # One NP6 feed of 1,200 deliveries, streamed in batches (src/face/np6): the
 # first batch is read before the answer's head goes out, the others after.
 # One read of it makes about 3,600 SQLite allocations and 1,210 statement
@@ -531,6 +546,9 @@ class TestStartFaults(unittest.TestCase):
                 ctx = "%s: exit %d: %s" % (label, cp.returncode, cp.stderr[-2000:])
                 self.assertIn(cp.returncode, (0, 1), ctx)
                 self.assertNotIn("Sanitizer", cp.stderr, ctx)
+                # a failure while migrating stops the migration, never
+                # lets the command go on without its tables
+                self.assertNotIn("no such table", cp.stderr, ctx)
                 if cp.returncode:
                     failed += 1
                     self.assertIn("notifd: ", cp.stderr, ctx)

@@ -104,12 +104,25 @@ static void test_bound(void **state)
 	assert_int_equal(c.bytes, 0);
 }
 
+/* A delivery whose notification is missing is a broken store: an internal
+ * error that tells the client nothing of it (the log says which). */
+static void test_missing(void **state)
+{
+	(void)state;
+	struct nd_error err = {0};
+	assert_int_equal(nd_ncache_missing(3, 77, &err), ND_ERR_INTERNAL);
+	assert_int_equal(err.code, ND_ERR_INTERNAL);
+	assert_string_equal(err.detail, "internal storage error");
+	assert_string_equal(err.field, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_copy),
 	    cmocka_unit_test(test_many),
 	    cmocka_unit_test(test_bound),
+	    cmocka_unit_test(test_missing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

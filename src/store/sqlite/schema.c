@@ -240,27 +240,6 @@ struct step {
 	int version;
 };
 
-static enum nd_err apply(struct sq_conn *c, void *arg, struct nd_error *err)
-{
-	struct step *s = arg;
-	/* Re-read inside the write lock: another process may have migrated. */
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return sq_fail(c, rc, "read schema version", err);
-	int current = sq_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	if (current != s->version - 1)
-		return ND_OK;
-	rc = sqlite3_exec(c->db, migrations[s->version - 1], NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
-		return sq_fail(c, rc, "migrate schema", err);
-	char sql[48];
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", s->version);
-	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, "write schema version", err);
-}
-
 /* The schema version of the database, and whether this notifd knows it. */
 static enum nd_err known_version(struct sq_conn *c, int *version, struct nd_error *err)
 {
@@ -278,6 +257,24 @@ static enum nd_err known_version(struct sq_conn *c, int *version, struct nd_erro
 			       "database %s has schema version %d, newer than this notifd (%d)",
 			       c->store->path, *version, N_MIGRATIONS);
 	return ND_OK;
+}
+
+static enum nd_err apply(struct sq_conn *c, void *arg, struct nd_error *err)
+{
+	struct step *s = arg;
+	/* Re-read inside the write lock: another process may have migrated
+	 * (a read that failed is a failure, never a sign of that). */
+	int current;
+	enum nd_err e = known_version(c, &current, err);
+	if (e || current != s->version - 1)
+		return e;
+	int rc = sqlite3_exec(c->db, migrations[s->version - 1], NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(c, rc, "migrate schema", err);
+	char sql[48];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", s->version);
+	rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, "write schema version", err);
 }
 
 enum nd_err sq_schema_check(struct sq_conn *c, struct nd_error *err)
