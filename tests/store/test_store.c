@@ -2401,6 +2401,53 @@ static void test_list_plan_optional(void **state)
 	assert_int_equal(list_all(f, f->t, q, &r), 12);
 }
 
+/* A callback returning non-zero stops its iteration at once, and the
+ * operation returns that value (src/core/model.h). */
+#define STOPPED 42
+
+static int stop_item(void *arg, const struct nd_item *it)
+{
+	(void)it;
+	(*(size_t *)arg)++;
+	return STOPPED;
+}
+
+static int stop_plan(void *arg, const char *line)
+{
+	(void)line;
+	(*(size_t *)arg)++;
+	return STOPPED;
+}
+
+static int stop_segment(void *arg, const struct nd_segment *s)
+{
+	(void)s;
+	(*(size_t *)arg)++;
+	return STOPPED;
+}
+
+static void test_callbacks_stop(void **state)
+{
+	struct fx *f = *state;
+	int32_t keys[6], id;
+	fx_make_list(f, keys);
+	struct nd_list_query q = fx_lq();
+	q.limit = 20;
+	size_t n = 0;
+	int64_t total;
+	assert_int_equal(nd_store_list(f->c, f->t, &q, stop_item, &n, &total, &E), STOPPED);
+	assert_int_equal(n, 1);
+	n = 0;
+	enum nd_err e = nd_store_list_plan(f->c, f->t, &q, stop_plan, &n, &E);
+	assert_true(e == STOPPED || e == ND_ERR_NOT_FOUND); /* a store may offer no plans */
+	assert_int_equal(n, e == STOPPED ? 1 : 0);
+	for (int i = 0; i < 3; i++)
+		OK(nd_store_segment_create(f->c, f->t, "s", &id, &E));
+	n = 0;
+	assert_int_equal(nd_store_segment_list(f->c, f->t, stop_segment, &n, &E), STOPPED);
+	assert_int_equal(n, 1);
+}
+
 /* --- errors --- */
 
 /* Like FAILS, on an error struct left dirty by an earlier failure: the
@@ -2593,6 +2640,7 @@ int main(void)
 	    T(test_list_orders),
 	    T(test_list_statement_reuse),
 	    T(test_list_plan_optional),
+	    T(test_callbacks_stop),
 	    T(test_errors_carry_no_field),
 	    T(test_load_counters),
 	};
