@@ -228,14 +228,13 @@ static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
 	if (!cli->role || !nd_role_parse(cli->role, &role))
 		return usage_error("key create needs --role admin or --role member");
 	const char *tenant_name = cli->tenant ? cli->tenant : "default";
-	if (!nd_tenant_name_valid(tenant_name))
-		return usage_error("invalid tenant name \"%s\": use 1..64 of A-Z a-z 0-9 . _ -",
-				   tenant_name);
 	struct nd_principal operator;
 	struct nd_new_key k;
 	const struct nd_call call = {c, &operator, &err};
-	if (nd_svc_operator(c, tenant_name, &operator, &err) ||
-	    nd_svc_key_create(&call, role, cli->target, &k))
+	enum nd_err e = nd_svc_operator(c, tenant_name, &operator, &err);
+	if (e == ND_ERR_INVALID_PARAM) /* the tenant's name */
+		return usage_error("%s", err.detail);
+	if (e || nd_svc_key_create(&call, role, cli->target, &k))
 		return die(err.detail);
 	printf("%s\n", k.key);
 	fprintf(stderr, "notifd: created %s key %s for tenant %s\n", nd_role_name(role), k.id,
