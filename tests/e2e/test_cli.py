@@ -405,6 +405,22 @@ class TestKeyCreate(CliTestCase):
         self.assertEqual(int(rows[0][0]), 1)
         self.stop_ok(d)
 
+    def test_options_written_with_equals(self):
+        # --name=value as well as --name value, for a command's own options
+        d = self.start()
+        d.request("PUT", "/v1/targets/eve", {})
+        cp = run_cli(["key", "create", "--role=member", "--target=eve", "--tenant=default",
+                      "--db=" + d.db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        r = d.request("GET", "/v1/targets/eve/notifications", key=cp.stdout.strip())
+        self.assertEqual(r.status, 200, r.body)
+        self.stop_ok(d)
+        out = self.path("eq.jsonl")
+        cp = run_cli(["export", "--tenant=default", "--db=" + d.db, out])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        with open(out) as f:
+            self.assertIn('"tenant":"default"', f.read())
+
     def test_bad_role(self):
         cp = run_cli(["key", "create", "--role", "root", "--db", self.new_db("k.db")])
         self.assertNotEqual(cp.returncode, 0)
@@ -426,6 +442,13 @@ class TestUsageErrors(CliTestCase):
 
     def test_option_without_value(self):
         self.refused(["--db"], "--db needs a value")
+
+    def test_stray_arguments(self):
+        self.refused(["stray"], 'unexpected argument "stray"')
+        self.refused(["key", "create", "--role", "admin", "stray"],
+                     'unexpected argument "stray"')
+        # a command's own options are its own: export takes no --target
+        self.refused(["export", "--target", "alice"], 'unknown option "--target"')
 
     def test_too_many_options(self):
         self.refused(["--threads", "1"] * 33, "too many options")

@@ -287,6 +287,12 @@ static void test_find_allow_small(void **state)
 	assert_string_equal(b.allow, "GET");
 	for (size_t i = 0; i < sizeof b.guard; i++)
 		assert_int_equal(b.guard[i], 'g');
+	/* a buffer of no length is left alone */
+	memcpy(b.allow, "keep", 5);
+	r = nd_route_find(routes, NROUTES, "PUT", "/v1/targets/u1", &m, &known, b.allow, 0);
+	assert_null(r);
+	assert_true(known);
+	assert_string_equal(b.allow, "keep");
 }
 
 int main(void)
