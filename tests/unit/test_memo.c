@@ -121,7 +121,8 @@ static void test_many_keys(void **state)
 			int k = i / (2 * ND_MEMO__COUNT), scope = i / ND_MEMO__COUNT % 2;
 			enum nd_memo_kind kind = (enum nd_memo_kind)(i % ND_MEMO__COUNT);
 			snprintf(key, sizeof key, "0190A3C2-7E1B-7D4A-9F3E-%012d", k);
-			snprintf(text, sizeof text, "text of %d, kind %d, scope %d", k, kind, scope);
+			snprintf(text, sizeof text, "text of %d, kind %d, scope %d", k, (int)kind,
+				 scope);
 			written += put_str(kind, scope, key, text);
 		}
 	/* each round writes every text that lost its slot: some, not all */
