@@ -606,6 +606,15 @@ def store_exec(d, sqlite_sql, postgres_sql, server=None):
         (server or pg()).psql(postgres_sql, dbname=pg_server.conninfo_dbname(d.db))
 
 
+def set_tenant_counter(d, tenant, counter, value):
+    """Sets the next id a tenant will be given (@counter: next_segment_id or
+    next_notification_key), kept in `tenants` on SQLite and in
+    `tenant_counters` on PostgreSQL."""
+    store_exec(d, "UPDATE tenants SET %s = %d WHERE name = '%s'" % (counter, value, tenant),
+               "UPDATE tenant_counters SET %s = %d WHERE tenant_id ="
+               " (SELECT id FROM tenants WHERE name = '%s')" % (counter, value, tenant))
+
+
 def recount_mismatches(d, server=None):
     """Stored delivery counters of d's database that differ from a recount
     of its live deliveries."""

@@ -74,11 +74,7 @@ class TestCreate(NotifCase):
         # why, and nothing is made
         name, k = self.new_tenant()
         last = 2 ** 31 - 1
-        harness.store_exec(
-            self.daemon,
-            "UPDATE tenants SET next_notification_key = %d WHERE name = '%s'" % (last, name),
-            "UPDATE tenant_counters SET next_notification_key = %d"
-            " WHERE tenant_id = (SELECT id FROM tenants WHERE name = '%s')" % (last, name))
+        harness.set_tenant_counter(self.daemon, name, "next_notification_key", last)
         r = self.req("POST", "/v1/notifications", {"libelle": "last", "targets": ["a"]}, key=k)
         self.assertEqual((r.status, r.body.get("notification_key")), (201, last), r.body)
         r = self.req("POST", "/v1/notifications", {"libelle": "past", "targets": ["a"]}, key=k)

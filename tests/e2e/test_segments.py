@@ -27,11 +27,7 @@ class TestSegments(DaemonTestCase):
         # why, and nothing is made
         name, k = self.new_tenant()
         last = 2 ** 31 - 1
-        harness.store_exec(
-            self.daemon,
-            "UPDATE tenants SET next_segment_id = %d WHERE name = '%s'" % (last, name),
-            "UPDATE tenant_counters SET next_segment_id = %d"
-            " WHERE tenant_id = (SELECT id FROM tenants WHERE name = '%s')" % (last, name))
+        harness.set_tenant_counter(self.daemon, name, "next_segment_id", last)
         r = self.req("POST", "/v1/segments", {"name": "last"}, key=k)
         self.assertEqual((r.status, r.body.get("id")), (201, last), r.body)
         r = self.req("POST", "/v1/segments", {"name": "past"}, key=k)
