@@ -232,9 +232,12 @@ static int cmd_key_create(const struct cli *cli, struct nd_store_conn *c)
 	struct nd_new_key k;
 	const struct nd_call call = {c, &operator, &err};
 	enum nd_err e = nd_svc_operator(c, tenant_name, &operator, &err);
-	if (e == ND_ERR_INVALID_PARAM) /* the tenant's name */
+	if (!e)
+		e = nd_svc_key_create(&call, role, cli->target, &k);
+	/* The tenant's name, or a target missing, malformed or not wanted. */
+	if (e == ND_ERR_INVALID_PARAM || e == ND_ERR_INVALID_FIELD || e == ND_ERR_MISSING_FIELD)
 		return usage_error("%s", err.detail);
-	if (e || nd_svc_key_create(&call, role, cli->target, &k))
+	if (e)
 		return die(err.detail);
 	printf("%s\n", k.key);
 	fprintf(stderr, "notifd: created %s key %s for tenant %s\n", nd_role_name(role), k.id,

@@ -1,7 +1,6 @@
 /* ids.c - identifiers and percent-decoding. */
 #include "core/ids.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -101,9 +100,9 @@ bool nd_int32_parse(const char *s, int32_t *out)
 		return false;
 	if (strspn(p, "0123456789") != strlen(p))
 		return false;
-	errno = 0;
+	/* At most 11 digits: strtoll cannot overflow. */
 	long long v = strtoll(s, NULL, 10);
-	if (errno || v < INT32_MIN || v > INT32_MAX)
+	if (v < INT32_MIN || v > INT32_MAX)
 		return false;
 	*out = (int32_t)v;
 	return true;

@@ -431,10 +431,12 @@ class TestUsageErrors(CliTestCase):
     """Each mistake on the command line: one line naming it, exit 2 or 1,
     nothing on stdout, no database touched."""
 
-    def refused(self, args, needle):
+    def refused(self, args, needle, code=None):
         cp = run_cli(args)
         self.assertOneLineError(cp, needle)
         self.assertEqual(cp.stdout, "")
+        if code is not None:
+            self.assertEqual(cp.returncode, code, cp.stderr)
 
     def test_unknown_key_command(self):
         self.refused(["key", "revoke"], 'unknown key command "revoke"')
@@ -459,8 +461,40 @@ class TestUsageErrors(CliTestCase):
                      "body_memory must be at least max_body")
 
     def test_key_create_bad_tenant_name(self):
-        self.refused(["key", "create", "--role", "admin", "--tenant", "no spaces",
-                      "--db", self.new_db("t.db")], 'invalid tenant name "no spaces"')
+        db = self.new_db("t.db")
+        for name in ("no spaces", "", "t" * 65):
+            self.refused(["key", "create", "--role", "admin", "--tenant", name, "--db", db],
+                         'invalid tenant name "%s"' % name[:64], code=2)
+        cp = run_cli(["key", "create", "--role", "admin", "--tenant", "t" * 64, "--db", db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    def test_key_create_options(self):
+        """key create's own options are matched whole; every other option
+        is a setting, as on every verb; an empty NOTIFD_CONFIG names no
+        file."""
+        db = self.new_db("o.db")
+        self.refused(["key", "create", "--rolf", "admin", "--db", db],
+                     'unknown option "--rolf"', code=2)
+        self.refused(["key", "create", "--role", "admin", "--tenanz", "t", "--db", db],
+                     'unknown option "--tenanz"', code=2)
+        cp = run_cli(["key", "create", "--role", "admin", "--listen", "127.0.0.1:1",
+                      "--db", db], env={"NOTIFD_CONFIG": ""})
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    def test_key_create_bad_target(self):
+        """A member key's target missing or malformed, or an admin key given
+        one: usage errors, and no key made."""
+        db = self.new_db("k.db")
+        for extra, needle in ((["--role", "member"], "a member key needs a target id"),
+                              (["--role", "member", "--target", ""],
+                               "a member key needs a target id"),
+                              (["--role", "member", "--target", "x" * 129],
+                               "a member key needs a target id"),
+                              (["--role", "admin", "--target", "alice"],
+                               "an admin key is not bound to a target")):
+            self.refused(["key", "create", "--db", db] + extra, needle, code=2)
+        d = self.start(db=db)
+        self.assertEqual(len(d.request("GET", "/v1/keys").body["keys"]), 1)
 
     def test_config_file_missing(self):
         self.refused(["--config", self.path("missing.conf")], "missing.conf")

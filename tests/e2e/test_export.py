@@ -168,10 +168,37 @@ class TestRoundTrip(unittest.TestCase):
                      timeout=CLI_TIMEOUT)
         self.assertEqual(cp.returncode, 1)
         self.assertIn("nobody", cp.stderr)
-        # To standard output when no file is named.
-        cp = run_cli(["export", "--db", db, "--tenant", "other"], timeout=CLI_TIMEOUT)
+        # To standard output when no file is named, or "-".
+        for extra in ([], ["-"]):
+            cp = run_cli(["export", "--db", db, "--tenant", "other"] + extra,
+                         timeout=CLI_TIMEOUT)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            self.assertEqual(len(cp.stdout.splitlines()), len(lines))
+
+    def test_import_with_the_admin_key_in_the_environment(self):
+        """export and import move data as it is: an admin key in the
+        environment (as a container sets it for the server) makes no key
+        and no tenant, so a dump of tenant "default" loads into an empty
+        database, and its keys are the dump's."""
+        db = self.backend_db("src.db")
+        d = self.daemon(db)
+        populate(d, d.key_create("admin", tenant="other"))
+        self.assertEqual(d.stop(), 0)
+        env = {"NOTIFD_ADMIN_KEY": "a-different-admin-key-0123456789"}
+        cp = run_cli(["export", "--db", db, self.path("all.jsonl")], env=env,
+                     timeout=CLI_TIMEOUT)
         self.assertEqual(cp.returncode, 0, cp.stderr)
-        self.assertEqual(len(cp.stdout.splitlines()), len(lines))
+        with open(self.path("all.jsonl")) as f:
+            keys = [r for r in map(json.loads, f) if r["record"] == "key"]
+        self.assertGreaterEqual(len(keys), 3)
+        fresh = self.backend_db("dst.db")
+        cp = run_cli(["import", "--db", fresh, self.path("all.jsonl")], env=env,
+                     timeout=CLI_TIMEOUT)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        cp = run_cli(["export", "--db", fresh], timeout=CLI_TIMEOUT)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        again = [r for r in map(json.loads, cp.stdout.splitlines()) if r["record"] == "key"]
+        self.assertEqual(again, keys)
 
     def test_import_is_all_or_nothing(self):
         # The source only produces the file to import: SQLite on both legs.

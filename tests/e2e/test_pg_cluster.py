@@ -212,18 +212,18 @@ class TestTwoInstances(unittest.TestCase):
 
 
 @ONLY_PG
-@ONLY_PG
 class TestLockTimeout(unittest.TestCase):
     """A write that waits for a lock longer than the server allows (a
-    lock_timeout the operator set, here in the conninfo's options) is
-    answered 503, writes nothing, and works once the lock is gone."""
+    lock_timeout, or a statement_timeout, the operator set: here in the
+    conninfo's options) is answered 503, writes nothing, and works once the
+    lock is gone."""
 
-    def test_write_behind_a_held_lock(self):
+    def write_behind_a_held_lock(self, setting):
         db = harness.new_db(tempfile.gettempdir(), "locks.db")
         self.addCleanup(harness.drop_db, db)
         tmp = tempfile.TemporaryDirectory(prefix="nd_locks_")
         self.addCleanup(tmp.cleanup)
-        d = Daemon(tmp.name, db=db + " options='-c lock_timeout=300'")
+        d = Daemon(tmp.name, db=db + " options='-c %s=300'" % setting)
         self.addCleanup(d.cleanup)
         d.start()
         k = d.key_create("admin", tenant="locked")
@@ -250,6 +250,46 @@ class TestLockTimeout(unittest.TestCase):
         self.assertEqual(d.request("GET", "/v1/notifications/1", key=k).status, 404)
         n = ok(d, "POST", "/v1/notifications", {"libelle": "free", "targets": ["ann"]}, key=k)
         self.assertEqual(n.body["notification_key"], 1)
+        self.assertEqual(d.stop(), 0)
+
+    def test_write_behind_a_held_lock(self):
+        self.write_behind_a_held_lock("lock_timeout")
+
+    def test_write_past_the_statement_timeout(self):
+        self.write_behind_a_held_lock("statement_timeout")
+
+
+@ONLY_PG
+class TestTerminatedConnection(unittest.TestCase):
+    """The server ends notifd's connection between two requests (an
+    operator's pg_terminate_backend, an idle_session_timeout, a pooler
+    recycling it): the next request is served on a new connection, reads
+    and writes alike, and nothing is written twice."""
+
+    def test_next_requests_served(self):
+        db = harness.new_db(tempfile.gettempdir(), "terminated.db")
+        self.addCleanup(harness.drop_db, db)
+        tmp = tempfile.TemporaryDirectory(prefix="nd_terminated_")
+        self.addCleanup(tmp.cleanup)
+        d = Daemon(tmp.name, db=db, extra_args=["--threads", "1"])
+        self.addCleanup(d.cleanup)
+        d.start()
+        dbname = harness.pg_server.conninfo_dbname(db)
+        ok(d, "PUT", "/v1/targets/ann", {})
+        calls = [("GET", "/v1/targets/ann", None, 200),
+                 ("POST", "/v1/notifications", {"libelle": "after", "targets": ["ann"]}, 201),
+                 ("GET", "/targets/ann/notifications", None, 200),
+                 ("GET", "/api3/notification?member_id=ann", None, 200)]
+        for method, path, body, status in calls:
+            with self.subTest(method=method, path=path):
+                ended = harness.pg().psql(
+                    sql="SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                    dbname=dbname)
+                self.assertGreaterEqual(int(ended.strip()), 1)
+                r = d.request(method, path, body)
+                self.assertEqual(r.status, status, r.body)
+        self.assertEqual(ok(d, "GET", "/v1/tenant").body["deliveries"], 1)
         self.assertEqual(d.stop(), 0)
 
 

@@ -475,6 +475,30 @@ class TestConnectionLimits(unittest.TestCase):
             finally:
                 d.cleanup()
 
+    def test_no_per_address_limit(self):
+        """--per-ip-limit 0: one address may hold every connection the
+        server allows, and no more."""
+        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
+            d = Daemon(tmp, extra_args=["--per-ip-limit", "0", "--connection-limit", "6"])
+            try:
+                d.start()
+                held = [harness.begun_request(d) for _ in range(6)]
+                s = socket.create_connection((d.host, d.port), timeout=10)
+                status, head = read_status(s)
+                self.assertEqual(status, 503, head)
+                s.close()
+                for s in held:
+                    s.close()
+                self.assertEqual(d.stop(), 0)
+                lines = [line for line in d.log_lines() if "per-address limit" in line]
+                total = [int(m) for line in lines
+                         for m in re.findall(r"(\d+) connections refused at the connection", line)]
+                by_address = [int(m) for line in lines
+                              for m in re.findall(r"(\d+) at the per-address limit", line)]
+                self.assertEqual((sum(total), sum(by_address)), (1, 0), lines)
+            finally:
+                d.cleanup()
+
 
 class TestLockedAtStart(unittest.TestCase):
     """A database another process holds locked when notifd starts (a backup,

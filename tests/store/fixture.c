@@ -323,11 +323,16 @@ size_t fx_unusable_uris(struct fx_unusable *out, size_t max)
 		set_case(&out[0], uri, uri, NULL);
 		return 1;
 	}
-	/* libpq cannot parse it: nothing to name but the failure. */
+	/* libpq cannot parse it: nothing to name but the failure, since
+	 * libpq's complaint may quote a piece of the string... */
 	snprintf(uri, sizeof uri, "host=/tmp dbname=nd_nowhere password=%s no_such_keyword=1",
 		 the_secret);
 	set_case(&out[0], uri, "", NULL);
-	return 1;
+	set_case(&out[1], "postgresql://notifd@/nd_nowhere?no_such_keyword=1", "", NULL);
+	/* ... unless the string holds no password at all. */
+	set_case(&out[2], "host=/tmp dbname=nd_nowhere no_such_keyword=1", "no_such_keyword",
+		 NULL);
+	return 3;
 }
 
 size_t fx_unreachable_uris(struct fx_unusable *out, size_t max)
@@ -351,7 +356,12 @@ size_t fx_unreachable_uris(struct fx_unusable *out, size_t max)
 	size_t len = strlen(uri);
 	snprintf(uri + len, sizeof uri - len, " password=%s", the_secret);
 	set_case(&out[2], uri, "nd_no_such_database", NULL);
-	return 3;
+	/* An empty setting is libpq's default, and named as none. */
+	snprintf(uri, sizeof uri,
+		 "host=%s/no-server port=5 dbname=nd_nowhere user='' password=%s", tmpdir,
+		 the_secret);
+	set_case(&out[3], uri, "nd_nowhere", host);
+	return 4;
 }
 
 /* --- checks and builders --- */

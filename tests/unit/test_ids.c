@@ -184,6 +184,8 @@ static void test_int32_parse(void **state)
 	int_bad("2147483648");
 	int_bad("-2147483649");
 	int_bad("9999999999");
+	int_bad("99999999999"); /* the most digits read */
+	int_bad("-99999999999");
 	int_bad("99999999999999999999999");
 	int_bad("+1");
 	int_bad(" 1");
@@ -285,6 +287,8 @@ static void test_pct_decode(void **state)
 	assert_int_equal(nd_pct_decode("%41%42", 3, out, false), 1);
 	assert_string_equal(out, "A");
 	assert_int_equal(nd_pct_decode("%41%42", 4, out, false), -1);
+	/* a NUL byte inside the @n bytes is refused like an encoded one */
+	assert_int_equal(nd_pct_decode("ab\0cd", 5, out, false), -1);
 }
 
 int main(void)

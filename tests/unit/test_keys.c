@@ -173,6 +173,9 @@ static void test_strength(void **state)
 			fail_msg("\"%s\" refused (%.1f bits)", strong[i],
 				 nd_key_strength_bits(strong[i]));
 	}
+	/* nothing earns nothing; bytes beyond ASCII earn nothing either */
+	assert_true(nd_key_strength_bits("") == 0);
+	assert_true(nd_key_strength_bits("\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\x91") == 0);
 	/* every generated key is far above the bar */
 	for (int i = 0; i < 100; i++) {
 		char g[ND_KEY_GEN_LEN + 1];

@@ -72,6 +72,12 @@ static void test_redact(void **state)
 	redacts("host=h sslmode", "host=h sslmode");
 	redacts("host=h password=pw and more", "host=h password=*** and more");
 	redacts("sslcert=/x host=h password=hunter2", "sslcert=/x host=h password=***");
+	/* keywords and query keys of eight letters that are not "password", a
+	 * query key without a value, and a quoted value that ends in an escape */
+	redacts("hostaddr=10.0.0.1 password=pw", "hostaddr=10.0.0.1 password=***");
+	redacts("postgres://h/db?hostaddr=10.0.0.1&sslmode&password=pw",
+		"postgres://h/db?hostaddr=10.0.0.1&sslmode&password=***");
+	redacts("host=h password='ends in \\", "host=h password=***");
 }
 
 /* A buffer too short for the redacted text truncates it, never overruns,
