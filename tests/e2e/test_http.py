@@ -224,6 +224,14 @@ class TestFraming(DaemonTestCase):
         self.assertIn(words.encode(), data)
         self.assertEqual(self.req("GET", "/v1/targets/framed").status, 404)
 
+    def test_declared_body_far_over_the_cap(self):
+        """A declared body far beyond the cap (1 GiB here) is answered 413
+        from its head, without waiting for a byte of it, and the
+        connection closed."""
+        t0 = time.monotonic()
+        self.refused(self.head(b"Content-Length: 1073741824\r\n"), 413, "payload")
+        self.assertLess(time.monotonic() - t0, 5)
+
     def test_two_content_lengths(self):
         body = b'{"name":"n"}'
         self.refused(self.head(b"Content-Length: 12\r\nContent-Length: 13\r\n") + body + b"X",

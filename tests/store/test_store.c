@@ -2600,6 +2600,32 @@ static void test_load_counters(void **state)
 	assert_int_equal(deliveries_of(f, behind, 4), 1);
 }
 
+/* A loaded target keeps the record's fields; attributes NULL means {}, as
+ * for nd_store_target_put. */
+static void test_load_target(void **state)
+{
+	struct fx *f = *state;
+	OK(nd_store_load_begin(f->c, &E));
+	load_tenant(f, "loaded", 1, 1, 0, 0);
+	struct nd_record rec = {.kind = ND_REC_TARGET, .tenant = "loaded"};
+	rec.u.target = (struct nd_target){.id = "bare", .name = "Bea"};
+	rec.u.target.created_at = KEY_TIME;
+	rec.u.target.updated_at = KEY_TIME + 1;
+	OK(nd_store_load(f->c, &rec, &E));
+	OK(nd_store_load_end(f->c, true, &E));
+
+	int64_t t;
+	OK(nd_store_tenant_find(f->c, "loaded", &t, &E));
+	struct target_copy g = {0};
+	OK(nd_store_target_get(f->c, t, "bare", target_cb, &g, &E));
+	assert_int_equal(g.calls, 1);
+	assert_string_equal(g.name, "Bea");
+	assert_false(g.has_email);
+	assert_string_equal(g.attributes, "{}");
+	assert_int_equal(g.created_at, KEY_TIME);
+	assert_int_equal(g.updated_at, KEY_TIME + 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 
 int main(void)
@@ -2643,6 +2669,7 @@ int main(void)
 	    T(test_callbacks_stop),
 	    T(test_errors_carry_no_field),
 	    T(test_load_counters),
+	    T(test_load_target),
 	};
 	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }
