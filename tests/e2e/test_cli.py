@@ -175,6 +175,23 @@ class TestBadValues(CliTestCase):
         self.assertTrue(cp.stderr.strip())
 
 
+class TestNoAdminKey(CliTestCase):
+    def test_serves_keys_made_on_the_command_line(self):
+        """Without an operator key notifd serves the keys `key create`
+        made; a request without one is a 401."""
+        db = self.new_db("nokey.db")
+        cp = run_cli(["key", "create", "--role", "admin", "--db", db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        d = Daemon(self.tmp, db=db)
+        d.admin_key = None
+        self.addCleanup(d.cleanup)
+        d.start()
+        key = cp.stdout.strip()
+        self.assertEqual(d.request("GET", "/v1/keys", key=key).status, 200)
+        self.assertEqual(d.request("GET", "/v1/keys", key=None).status, 401)
+        self.stop_ok(d)
+
+
 class TestKeyExposure(CliTestCase):
     """The operator key away from other local users: from a file, never left
     in the process's command line, and every file notifd creates private."""
@@ -480,6 +497,9 @@ class TestUsageErrors(CliTestCase):
         cp = run_cli(["key", "create", "--role", "admin", "--listen", "127.0.0.1:1",
                       "--db", db], env={"NOTIFD_CONFIG": ""})
         self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    def test_key_create_without_role(self):
+        self.refused(["key", "create", "--db", self.new_db("r.db")], "needs --role", code=2)
 
     def test_key_create_bad_target(self):
         """A member key's target missing or malformed, or an admin key given

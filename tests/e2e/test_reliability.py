@@ -356,6 +356,16 @@ class TestRateLimit(DaemonTestCase):
         self.assertEqual(got, [200] * 5 + [429])
 
 
+class TestRateLimitDefaultBurst(DaemonTestCase):
+    """Without --rate-burst a key may spend a minute's worth at once."""
+
+    daemon_args = ("--rate-limit", "6")  # a request back every 10 s
+
+    def test_a_minutes_worth(self):
+        got = [self.req("GET", "/v1/keys").status for _ in range(7)]
+        self.assertEqual(got, [200] * 6 + [429])
+
+
 def wait_closed(sock, trickle, limit):
     """Seconds until the server closes @sock while @trickle (bytes) goes out
     one byte every 0.25 s; fails past @limit seconds."""

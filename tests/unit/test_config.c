@@ -436,13 +436,16 @@ static void test_admin_key_file(void **state)
 	assert_int_equal(chmod(path, 0640), 0);
 	set_ok(&c, "admin_key_file", path);
 	assert_string_equal(c.admin_key, "Zq93kfJ1pzR0vb7T");
+	write_file(path, "Wq93kfJ1pzR0vb7T"); /* no line end, as printf %s writes it */
+	set_ok(&c, "admin_key_file", path);
+	assert_string_equal(c.admin_key, "Wq93kfJ1pzR0vb7T");
 
 	struct nd_error err = {0};
 	assert_int_equal(chmod(path, 0644), 0);
 	assert_int_equal(nd_config_set(&c, "admin_key_file", path, &err), ND_ERR_INVALID_PARAM);
 	assert_non_null(strstr(err.detail, "readable by every user"));
 	assert_string_equal(err.field, "admin_key_file");
-	assert_string_equal(c.admin_key, "Zq93kfJ1pzR0vb7T");
+	assert_string_equal(c.admin_key, "Wq93kfJ1pzR0vb7T");
 	write_file(path, "");
 	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(nd_config_set(&c, "admin_key_file", path, &err), ND_ERR_INVALID_PARAM);
