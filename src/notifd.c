@@ -299,8 +299,11 @@ static enum nd_err store_ready(struct nd_store *store, const char *admin_key,
 	 * notifd migrating it. */
 	if (!e)
 		e = nd_svc_ping(c, err);
-	if (!e && admin_key)
-		e = nd_svc_admin_key_ensure(c, admin_key, err);
+	/* Making the key may have waited for another process's write lock,
+	 * and what that process committed may be a newer schema: read it once
+	 * more before serving. */
+	if (!e && admin_key && !(e = nd_svc_admin_key_ensure(c, admin_key, err)))
+		e = nd_svc_ping(c, err);
 	return e;
 }
 

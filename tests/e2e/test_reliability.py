@@ -555,6 +555,9 @@ class TestLockedAtStart(unittest.TestCase):
         # cannot help, so notifd stops as it would have at start (exit 1).
         d, holder = self.start_locked()
         holder.execute("PRAGMA user_version = 99")
+        # notifd's retries read the schema, then wait (5 s) for the write
+        # lock to make its key: a second in, the lock goes while it waits.
+        time.sleep(1)
         holder.execute("COMMIT")
         self.assertEqual(d.proc.wait(timeout=15 * SCALE), 1, d.logs[-5:])
         d.stop()  # gathers the rest of its log
