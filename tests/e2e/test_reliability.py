@@ -427,87 +427,84 @@ class TestSlowClients(DaemonTestCase):
             lambda rec: "slower than 1000 bytes/s" in rec.get("msg", ""), timeout=15))
 
 
+def refusals(d):
+    """What @d's log counted: (connections refused at the server's limit,
+    at the per-address limit, the lines that say so)."""
+    lines = [line for line in d.log_lines() if "per-address limit" in line]
+
+    def total(pattern):
+        return sum(int(m) for line in lines for m in re.findall(pattern, line))
+    return (total(r"(\d+) connections refused at the connection limit"),
+            total(r"(\d+) at the per-address limit"), lines)
+
+
 class TestConnectionLimits(unittest.TestCase):
     """Past the per-address limit a connection is answered 503 with
     Retry-After at once and closed, and the refusals are logged as counts
     (at most one line per 10 s), not one line each."""
 
+    def start(self, *args):
+        tmp = tempfile.TemporaryDirectory(prefix="notifd-e2e-")
+        self.addCleanup(tmp.cleanup)
+        d = Daemon(tmp.name, extra_args=list(args))
+        self.addCleanup(d.cleanup)
+        return d.start()
+
     def test_per_address_limit(self):
-        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
-            d = Daemon(tmp, extra_args=["--per-ip-limit", "4"])
-            try:
-                d.start()
-                held = [harness.begun_request(d) for _ in range(4)]
-                for _ in range(21):
-                    s = socket.create_connection((d.host, d.port), timeout=10)
-                    status, head = read_status(s)
-                    self.assertEqual(status, 503, head)
-                    self.assertIn("retry-after: 1", head)
-                    self.assertTrue(closed(s))
-                    s.close()
-                # another address is not refused
-                s = socket.create_connection((d.host, d.port), timeout=10,
-                                             source_address=("127.0.0.2", 0))
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                self.assertEqual(read_status(s)[0], 200)
-                s.close()
-                for s in held:
-                    s.close()
-                self.assertEqual(d.stop(), 0)
-                lines = [line for line in d.log_lines() if "per-address limit" in line]
-                counts = [int(m) for line in lines
-                          for m in re.findall(r"(\d+) at the per-address limit", line)]
-                self.assertEqual(sum(counts), 21, lines)
-                self.assertLessEqual(len(lines), 3, lines)
-            finally:
-                d.cleanup()
+        d = self.start("--per-ip-limit", "4")
+        held = [harness.begun_request(d) for _ in range(4)]
+        for _ in range(21):
+            s = socket.create_connection((d.host, d.port), timeout=10)
+            status, head = read_status(s)
+            self.assertEqual(status, 503, head)
+            self.assertIn("retry-after: 1", head)
+            self.assertTrue(closed(s))
+            s.close()
+        # another address is not refused
+        s = socket.create_connection((d.host, d.port), timeout=10,
+                                     source_address=("127.0.0.2", 0))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertEqual(read_status(s)[0], 200)
+        s.close()
+        for s in held:
+            s.close()
+        self.assertEqual(d.stop(), 0)
+        at_server, at_address, lines = refusals(d)
+        self.assertEqual((at_server, at_address), (0, 21), lines)
+        self.assertLessEqual(len(lines), 3, lines)
 
     def test_server_limit(self):
         """The whole server's limit, from any address: refused the same way."""
-        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
-            d = Daemon(tmp, extra_args=["--connection-limit", "3"])
-            try:
-                d.start()
-                held = [harness.begun_request(d, source)
-                        for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3")]
-                for source in ("127.0.0.4", "127.0.0.5"):
-                    s = socket.create_connection((d.host, d.port), timeout=10,
-                                                 source_address=(source, 0))
-                    status, head = read_status(s)
-                    self.assertEqual(status, 503, head)
-                    self.assertTrue(closed(s))
-                    s.close()
-                for s in held:
-                    s.close()
-                self.assertEqual(d.stop(), 0)
-                self.assertTrue(any("connection limit" in line for line in d.log_lines()),
-                                d.log_lines()[-5:])
-            finally:
-                d.cleanup()
+        d = self.start("--connection-limit", "3")
+        held = [harness.begun_request(d, source)
+                for source in ("127.0.0.1", "127.0.0.2", "127.0.0.3")]
+        for source in ("127.0.0.4", "127.0.0.5"):
+            s = socket.create_connection((d.host, d.port), timeout=10,
+                                         source_address=(source, 0))
+            status, head = read_status(s)
+            self.assertEqual(status, 503, head)
+            self.assertTrue(closed(s))
+            s.close()
+        for s in held:
+            s.close()
+        self.assertEqual(d.stop(), 0)
+        at_server, at_address, lines = refusals(d)
+        self.assertEqual((at_server, at_address), (2, 0), lines)
 
     def test_no_per_address_limit(self):
         """--per-ip-limit 0: one address may hold every connection the
         server allows, and no more."""
-        with tempfile.TemporaryDirectory(prefix="notifd-e2e-") as tmp:
-            d = Daemon(tmp, extra_args=["--per-ip-limit", "0", "--connection-limit", "6"])
-            try:
-                d.start()
-                held = [harness.begun_request(d) for _ in range(6)]
-                s = socket.create_connection((d.host, d.port), timeout=10)
-                status, head = read_status(s)
-                self.assertEqual(status, 503, head)
-                s.close()
-                for s in held:
-                    s.close()
-                self.assertEqual(d.stop(), 0)
-                lines = [line for line in d.log_lines() if "per-address limit" in line]
-                total = [int(m) for line in lines
-                         for m in re.findall(r"(\d+) connections refused at the connection", line)]
-                by_address = [int(m) for line in lines
-                              for m in re.findall(r"(\d+) at the per-address limit", line)]
-                self.assertEqual((sum(total), sum(by_address)), (1, 0), lines)
-            finally:
-                d.cleanup()
+        d = self.start("--per-ip-limit", "0", "--connection-limit", "6")
+        held = [harness.begun_request(d) for _ in range(6)]
+        s = socket.create_connection((d.host, d.port), timeout=10)
+        status, head = read_status(s)
+        self.assertEqual(status, 503, head)
+        s.close()
+        for s in held:
+            s.close()
+        self.assertEqual(d.stop(), 0)
+        at_server, at_address, lines = refusals(d)
+        self.assertEqual((at_server, at_address), (1, 0), lines)
 
 
 class TestLockedAtStart(unittest.TestCase):
