@@ -16,13 +16,10 @@
  * SQLite (src/store/sqlite/list.c) leaves the notification's to the
  * connection's cache of notification rows: LIST_OWN_COLS. */
 #define LIST_COLS                                                                  \
-	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
-	" d.read_at, d.completed_at, n.nkey, n.guid, n.libelle, n.body, n.url, n.type," \
-	" n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"          \
-	" n.date_started, n.date_due, n.created_at, d.updated_at"
-#define LIST_OWN_COLS                                                              \
-	"d.routed_at, d.guid, d.impression, d.activation, d.redirection, d.dismiss,"   \
-	" d.read_at, d.completed_at, d.nkey, d.updated_at"
+	"d.routed_at, d.guid, d.read_at, n.nkey, n.guid, n.libelle, n.body, n.url,"    \
+	" n.type, n.action_type, n.campaign_id, n.profile, n.screen_names, n.batch,"  \
+	" n.date_started, n.date_due, n.created_at"
+#define LIST_OWN_COLS "d.routed_at, d.guid, d.read_at, d.nkey"
 
 /* Seconds on @id: CLOCK_MONOTONIC to time, CLOCK_REALTIME to date rows. */
 static double now(clockid_t id)

@@ -180,13 +180,16 @@ struct nd_list_query {
 	bool with_member;     /* items carry their member (else none is read) */
 };
 
+/* A delivery as a listing shows it (API3): its GUID, routing time, read
+ * time (d->at[ND_EV_READ]) and notification. Its other event times are
+ * ND_NO_TIME, whatever was recorded: a listing filters and orders by them
+ * but shows none, and reading them would cost every row. */
 struct nd_item {
 	const struct nd_delivery *d; /* d->target is the member's id, or NULL */
 	/* With q->with_member, the recipient as a listing shows it: id, name,
 	 * email and profile; no attributes (NULL) and no times (ND_NO_TIME).
 	 * Else NULL. */
 	const struct nd_target *member;
-	int64_t updated_at;
 };
 
 typedef int (*nd_item_cb)(void *arg, const struct nd_item *it);

@@ -174,8 +174,9 @@ enum nd_err nd_store_feed(struct nd_store_conn *c, int64_t tenant_id,
 			  struct nd_error *err);
 
 /* Streams one page of the tenant's live deliveries matching @q, in @q's
- * order with a unique tie-break, and when @total is not NULL counts every
- * match (from the live counters when the filters allow it). */
+ * order with a unique tie-break, as items (core/model.h: what a listing
+ * shows of each), and when @total is not NULL counts every match (from the
+ * live counters when the filters allow it). */
 enum nd_err nd_store_list(struct nd_store_conn *c, int64_t tenant_id,
 			  const struct nd_list_query *q, nd_item_cb cb, void *arg, int64_t *total,
 			  struct nd_error *err);

@@ -37,11 +37,14 @@ static const struct nd_listsql_dialect dialect = {
 #define PAGE_FROM                                                                  \
 	" FROM deliveries d JOIN notifications n"                                  \
 	" ON n.tenant_id = d.tenant_id AND n.nkey = d.nkey"
-/* A page's rows; the member's columns and their join only when the listing
- * shows members. */
+/* A page's rows: what a listing shows of a delivery (LISTED_COLS: model.h
+ * says which) and its notification; the member's columns and their join
+ * only when the listing shows members. */
+#define LISTED_COLS  "d.routed_at, d.guid, d.read_at, " PG_NOTIFICATION_COLS
+#define LISTED_NCOLS (3 + PG_NOTIFICATION_NCOLS)
 static const char *const page_select[2] = {
-	"SELECT " PG_DELIVERY_COLS ", d.updated_at" PAGE_FROM,
-	"SELECT " PG_DELIVERY_COLS ", d.updated_at, " PG_MEMBER_COLS PAGE_FROM
+	"SELECT " LISTED_COLS PAGE_FROM,
+	"SELECT " LISTED_COLS ", " PG_MEMBER_COLS PAGE_FROM
 	" JOIN targets t ON t.tenant_id = d.tenant_id AND t.tid = d.tid",
 };
 
@@ -101,17 +104,19 @@ static int page_row(void *arg, PGresult *r, int row)
 	struct nd_notification n;
 	struct nd_delivery d;
 	struct nd_target t;
-	pg_read_delivery(r, row, 0, &d, &n);
+	d.routed_at = pg_int(r, row, 0);
+	pg_guid(r, row, 1, d.guid);
+	for (int i = 0; i < ND_EV__COUNT; i++)
+		d.at[i] = ND_NO_TIME;
+	d.at[ND_EV_READ] = pg_time(r, row, 2);
+	pg_read_notification(r, row, 3, &n);
+	d.n = &n;
 	d.target = NULL;
 	if (a->with_member) {
-		pg_read_member(r, row, PG_DELIVERY_NCOLS + 1, &t);
+		pg_read_member(r, row, LISTED_NCOLS, &t);
 		d.target = t.id;
 	}
-	struct nd_item it = {
-		.d = &d,
-		.member = a->with_member ? &t : NULL,
-		.updated_at = pg_time(r, row, PG_DELIVERY_NCOLS),
-	};
+	struct nd_item it = {.d = &d, .member = a->with_member ? &t : NULL};
 	return a->cb(a->arg, &it);
 }
 

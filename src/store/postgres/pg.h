@@ -244,7 +244,6 @@ enum nd_err pg_target_tid(struct pg_conn *c, int64_t tenant_id, const char *ext,
 	" d.dismiss, d.read_at, d.completed_at"
 #define PG_DELIVERY_OWN_NCOLS 8
 #define PG_DELIVERY_COLS  PG_DELIVERY_OWN_COLS ", " PG_NOTIFICATION_COLS
-#define PG_DELIVERY_NCOLS (PG_DELIVERY_OWN_NCOLS + PG_NOTIFICATION_NCOLS)
 /* A target (alias t), as pg_read_target() reads it. */
 /* The first of a target's columns are a listing's member (struct nd_item),
  * as pg_read_member() reads them. */
