@@ -57,14 +57,15 @@ void nd_guid_new(unsigned char bin[16], char out[ND_GUID_LEN + 1])
 void nd_guid_format(const unsigned char bin[16], char out[ND_GUID_LEN + 1])
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char *p = out;
+	/* Where each byte's two digits go in 8-4-4-4-12. */
+	static const unsigned char at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+					     19, 21, 24, 26, 28, 30, 32, 34};
 	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[bin[i] >> 4];
-		*p++ = hex[bin[i] & 0x0F];
+		out[at[i]] = hex[bin[i] >> 4];
+		out[at[i] + 1] = hex[bin[i] & 0x0F];
 	}
-	*p = '\0';
+	out[8] = out[13] = out[18] = out[23] = '-';
+	out[ND_GUID_LEN] = '\0';
 }
 
 static int hex_digit(char c)

@@ -193,6 +193,23 @@ static void doc_str(struct doc *d, const char *key, const char *s)
 	doc_end(d, key);
 }
 
+/* Text that needs no escaping in JSON or XML (a GUID, a date for people, a
+ * status class), copied as it is. */
+static void doc_plain(struct doc *d, const char *key, const char *s)
+{
+	doc_key(d, key);
+	size_t n = strlen(s);
+	if (d->xml) {
+		nd_buf_add(d->b, s, n);
+	} else {
+		nd_buf_reserve(d->b, n + 2);
+		nd_buf_putc(d->b, '"');
+		nd_buf_add(d->b, s, n);
+		nd_buf_putc(d->b, '"');
+	}
+	doc_end(d, key);
+}
+
 static void doc_int(struct doc *d, const char *key, int64_t v)
 {
 	doc_key(d, key);
@@ -327,12 +344,12 @@ static int write_item(void *arg, const struct nd_item *it)
 	bool read = dl->at[ND_EV_READ] != ND_NO_TIME;
 	v->items++;
 	doc_open(d, v->item, v->listing);
-	doc_str(d, "id", dl->guid);
+	doc_plain(d, "id", dl->guid);
 	doc_notification(d, v->tenant_id, n);
-	doc_str(d, "date", age);
-	doc_str(d, "date_due", due);
+	doc_plain(d, "date", age);
+	doc_plain(d, "date_due", due);
 	doc_int(d, "timestamp", nd_floor_div(dl->routed_at, 1000));
-	doc_str(d, "status_class", read ? "notifcation-item-read" : "notifcation-item-unread");
+	doc_plain(d, "status_class", read ? "notifcation-item-read" : "notifcation-item-unread");
 	doc_bool(d, "read", read);
 	if (v->with_member) {
 		const struct nd_target *t = it->member;
