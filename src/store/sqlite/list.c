@@ -22,7 +22,7 @@ static const struct nd_listsql_dialect dialect = {
 	.member_total = "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
 };
 
-/* A page's rows: what a listing shows of a delivery (LISTED_COLS: store.h
+/* A page's rows: what a listing shows of a delivery (LISTED_COLS: model.h
  * says which) and its notification's key, the notification taken from the
  * connection's cache (store/ncache.h) as a feed takes it; or, joined, every
  * column of the notification. SQLite reads each selected column of every
