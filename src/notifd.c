@@ -289,21 +289,24 @@ static int cmd_import(const struct cli *cli, struct nd_store_conn *c)
 }
 
 /* What serving needs from the store before the first request: a working
- * connection, a schema this notifd knows and the operator's admin key. */
+ * connection, a schema this notifd knows and the operator's admin key.
+ * *@logged tells whether the store has logged the failure itself, as it
+ * logs every failed check of the schema but a busy one. */
 static enum nd_err store_ready(struct nd_store *store, const char *admin_key,
-			       struct nd_error *err)
+			       struct nd_error *err, bool *logged)
 {
 	struct nd_store_conn *c;
+	*logged = false;
 	enum nd_err e = nd_store_conn(store, &c, err);
 	/* The schema again: what kept the store busy may have been a newer
 	 * notifd migrating it. */
 	if (!e)
-		e = nd_svc_ping(c, err);
+		*logged = (e = nd_svc_ping(c, err)) != ND_OK;
 	/* Making the key may have waited for another process's write lock,
 	 * and what that process committed may be a newer schema: read it once
 	 * more before serving. */
 	if (!e && admin_key && !(e = nd_svc_admin_key_ensure(c, admin_key, err)))
-		e = nd_svc_ping(c, err);
+		*logged = (e = nd_svc_ping(c, err)) != ND_OK;
 	return e;
 }
 
@@ -320,8 +323,8 @@ struct warmup {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
-	bool failed;      /* a problem retrying cannot solve: notifd stops, exit 1 */
-	atomic_bool ready; /* the store is ready: requests may use it */
+	atomic_bool failed; /* a problem retrying cannot solve: notifd stops, exit 1 */
+	atomic_bool ready;  /* the store is ready: requests may use it */
 };
 
 #define WARMUP_RETRY_MS 100
@@ -345,7 +348,8 @@ static void *warmup_run(void *arg)
 		if (stop)
 			return NULL;
 		struct nd_error err = {0};
-		enum nd_err e = store_ready(w->store, w->admin_key, &err);
+		bool logged;
+		enum nd_err e = store_ready(w->store, w->admin_key, &err, &logged);
 		if (!e) {
 			atomic_store_explicit(&w->ready, true, memory_order_release);
 			nd_log("info", "store", "the database answers: ready");
@@ -353,8 +357,9 @@ static void *warmup_run(void *arg)
 		}
 		if (e != ND_ERR_BUSY) {
 			/* What would have stopped notifd at start stops it now. */
-			nd_log("error", "store", "%s", err.detail);
-			w->failed = true;
+			if (!logged)
+				nd_log("error", "store", "%s", err.detail);
+			atomic_store(&w->failed, true);
 			kill(getpid(), SIGTERM);
 			return NULL;
 		}
@@ -399,8 +404,10 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	};
 	struct warmup w = {.store = store, .admin_key = cfg->admin_key};
 	opts.ready = &w.ready;
-	enum nd_err e = store_ready(store, cfg->admin_key, &err);
+	bool logged;
+	enum nd_err e = store_ready(store, cfg->admin_key, &err, &logged);
 	atomic_init(&w.ready, e == ND_OK);
+	atomic_init(&w.failed, false);
 	bool warming = e == ND_ERR_BUSY;
 	if (warming) {
 		nd_log("warn", "store", "the database does not answer yet; serving 503 until it does");
@@ -410,7 +417,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		if (nd_thread_create(&w.thread, warmup_run, &w) != 0)
 			return die("cannot start a thread");
 	} else if (e) {
-		return die(err.detail);
+		return die(logged ? "the database cannot be served (see above)" : err.detail);
 	}
 	struct nd_server *srv;
 	if (nd_server_start(&opts, store, faces, sizeof faces / sizeof faces[0], &srv, &err)) {
@@ -439,13 +446,17 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 
 	int sig = 0;
 	sigwait(&stop, &sig);
-	nd_log("info", "stopping", "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	/* The warm-up stops notifd with a SIGTERM of its own, having said why. */
+	if (atomic_load(&w.failed))
+		nd_log("error", "stopping", "%s", "the database cannot be served (see above)");
+	else
+		nd_log("info", "stopping", "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	nd_server_stop(srv, SHUTDOWN_GRACE_MS);
 	if (warming)
 		warmup_stop(&w);
 	nd_log_stop();
 	nd_log("info", "stopped", "%s", "");
-	return w.failed ? 1 : 0;
+	return atomic_load(&w.failed) ? 1 : 0;
 }
 
 int main(int argc, char **argv)
