@@ -298,15 +298,19 @@ static enum nd_err store_ready(struct nd_store *store, const char *admin_key,
 	struct nd_store_conn *c;
 	*logged = false;
 	enum nd_err e = nd_store_conn(store, &c, err);
+	if (e)
+		return e;
 	/* The schema again: what kept the store busy may have been a newer
-	 * notifd migrating it. */
-	if (!e)
-		*logged = (e = nd_svc_ping(c, err)) != ND_OK;
-	/* Making the key may have waited for another process's write lock,
-	 * and what that process committed may be a newer schema: read it once
-	 * more before serving. */
-	if (!e && admin_key && !(e = nd_svc_admin_key_ensure(c, admin_key, err)))
-		*logged = (e = nd_svc_ping(c, err)) != ND_OK;
+	 * notifd migrating it. Making the key may have waited for another
+	 * process's write lock, and what that process committed may be a newer
+	 * schema: read it once more before serving. */
+	e = nd_svc_ping(c, err);
+	if (!e && admin_key) {
+		if ((e = nd_svc_admin_key_ensure(c, admin_key, err)))
+			return e;
+		e = nd_svc_ping(c, err);
+	}
+	*logged = e != ND_OK;
 	return e;
 }
 
