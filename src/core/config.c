@@ -24,6 +24,9 @@ const struct nd_setting nd_settings[] = {
 	{"body_memory", "bytes all request bodies being received may hold together; past it a "
 			"request is refused with 503 (default 67108864, at least max_body)"},
 	{"synchronous", "SQLite: full (survives power loss, default) or normal (survives crashes)"},
+	{"mmap_size", "SQLite: bytes of the database file read through a memory map rather than "
+		      "read() calls (default 1073741824; 0 = none; SQLite caps it at its build's "
+		      "maximum, 2 GiB on Debian)"},
 	{"connection_limit", "open connections at most (default 1024)"},
 	{"per_ip_limit", "open connections per client address at most (default 256)"},
 	{"timeout", "seconds before an idle connection is closed (default 60)"},
@@ -49,6 +52,7 @@ void nd_config_init(struct nd_config *c)
 	c->max_body = 1u << 20;
 	c->body_memory = 64u << 20;
 	c->sync_full = true;
+	c->mmap_size = ND_MMAP_SIZE_DEFAULT;
 	c->connection_limit = 1024;
 	c->per_ip_limit = 256;
 	c->timeout = 60;
@@ -133,6 +137,7 @@ static const struct number_setting {
 	{"threads", FIELD(threads), 0, 256, "", ""},
 	{"max_body", FIELD(max_body), 1, 1ull << 30, " of bytes", ""},
 	{"body_memory", FIELD(body_memory), 1, 1ull << 40, " of bytes", ""},
+	{"mmap_size", FIELD(mmap_size), 0, 1ull << 40, " of bytes", " (none)"},
 	{"connection_limit", FIELD(connection_limit), 1, 1000000, "", ""},
 	{"per_ip_limit", FIELD(per_ip_limit), 0, 1000000, "", " (no limit)"},
 	{"timeout", FIELD(timeout), 1, 86400, " of seconds", ""},

@@ -20,6 +20,7 @@ struct nd_config {
 	size_t max_body;
 	size_t body_memory;
 	bool sync_full;
+	size_t mmap_size;
 	unsigned connection_limit;
 	unsigned per_ip_limit;
 	unsigned timeout;
@@ -29,6 +30,10 @@ struct nd_config {
 	unsigned rate_limit;
 	unsigned rate_burst;
 };
+
+/* SQLite reads up to this many bytes of the database file through a
+ * memory map (PRAGMA mmap_size) unless told otherwise. */
+#define ND_MMAP_SIZE_DEFAULT ((size_t)1 << 30)
 
 struct nd_setting {
 	const char *name;

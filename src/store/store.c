@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
 #include "core/ids.h"
 #include "util/buf.h"
 #include "util/time.h"
@@ -134,7 +135,8 @@ void nd_store_redact(const char *uri, char *out, size_t n)
 enum nd_err nd_store_open(const char *uri, const struct nd_store_opts *opts,
 			  struct nd_store **out, struct nd_error *err)
 {
-	static const struct nd_store_opts defaults = {.sqlite = {.sync_full = true}};
+	static const struct nd_store_opts defaults = {
+	    .sqlite = {.sync_full = true, .mmap_size = ND_MMAP_SIZE_DEFAULT}};
 	if (!opts)
 		opts = &defaults;
 	if (nd_store_is_postgres(uri))

@@ -33,6 +33,7 @@ struct nd_store_conn;
 struct nd_store_opts {
 	struct {
 		bool sync_full; /* synchronous=FULL: durable against power loss */
+		size_t mmap_size; /* PRAGMA mmap_size */
 	} sqlite;
 };
 

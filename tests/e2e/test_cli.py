@@ -251,6 +251,38 @@ class TestKeyExposure(CliTestCase):
             self.assertEqual(mode, 0o600, "%s%s has mode %03o" % (db, suffix, mode))
 
 
+
+@sqlite_only("SQLite's memory map of the database file")
+class TestMemoryMap(CliTestCase):
+    def mapped(self, d):
+        """Whether notifd's address space maps its database file."""
+        real = os.path.realpath(d.db)
+        with open("/proc/%d/maps" % d.proc.pid) as f:
+            return any(line.split()[-1] == real for line in f if len(line.split()) >= 6)
+
+    def served_feed(self, **kw):
+        d = self.start(db=self.path("map.db"), **kw)
+        self.assertEqual(d.request("PUT", "/v1/targets/t", {"name": "T"}).status, 201)
+        self.assertEqual(d.request("GET", "/v1/targets/t/notifications").status, 200)
+        return d
+
+    def test_read_through_the_map_by_default(self):
+        d = self.served_feed()
+        self.assertTrue(self.mapped(d))
+        self.stop_ok(d)
+
+    def test_mmap_size_0_reads_without_a_map(self):
+        d = self.served_feed(extra_args=["--mmap-size", "0"])
+        self.assertFalse(self.mapped(d))
+        self.stop_ok(d)
+
+    def test_bad_mmap_size(self):
+        for bad in ("-1", "1G", "1099511627777"):
+            cp = run_cli(["--listen", "127.0.0.1:0", "--db", self.path("bad.db"),
+                          "--mmap-size", bad])
+            self.assertOneLineError(cp, "mmap_size must be a number of bytes")
+            self.assertFalse(os.path.exists(self.path("bad.db")))
+
 class TestPrecedence(CliTestCase):
     def test_env_only(self):
         db, key = self.new_db("env.db"), random_key()

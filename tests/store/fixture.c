@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/config.h"
+
 struct nd_error E;
 
 static enum fx_backend backend = FX_SQLITE;
@@ -247,7 +249,8 @@ int fx_setup(void **state)
 	if (!new_database(f))
 		goto out_teardown;
 	struct nd_error err = {0};
-	struct nd_store_opts opts = {.sqlite = {.sync_full = false}};
+	struct nd_store_opts opts = {
+	    .sqlite = {.sync_full = false, .mmap_size = ND_MMAP_SIZE_DEFAULT}};
 	if (nd_store_open(f->uri, &opts, &f->s, &err) != ND_OK) {
 		fprintf(stderr, "setup: cannot open the %s store: %s\n", fx_backend_name(),
 			err.detail);
@@ -299,7 +302,8 @@ struct nd_store *fx_open_extra(struct fx *f)
 	while (i < FX_EXTRA_MAX && f->extra[i])
 		i++;
 	assert_true(i < FX_EXTRA_MAX);
-	struct nd_store_opts opts = {.sqlite = {.sync_full = false}};
+	struct nd_store_opts opts = {
+	    .sqlite = {.sync_full = false, .mmap_size = ND_MMAP_SIZE_DEFAULT}};
 	OK(nd_store_open(f->uri, &opts, &f->extra[i], &E));
 	return f->extra[i];
 }

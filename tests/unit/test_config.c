@@ -70,6 +70,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.threads, 0);
 	assert_int_equal(c.max_body, 1048576);
 	assert_true(c.sync_full);
+	assert_int_equal(c.mmap_size, 1073741824);
 	assert_int_equal(c.connection_limit, 1024);
 	assert_int_equal(c.per_ip_limit, 256);
 	assert_int_equal(c.timeout, 60);
@@ -82,10 +83,10 @@ static void test_settings_table(void **state)
 {
 	(void)state;
 	static const char *const want[] = {
-	    "listen",   "db",          "config",           "admin_key",    "admin_key_file",
-	    "threads",  "max_body",    "body_memory",      "synchronous",      "connection_limit",
-	    "per_ip_limit", "timeout", "head_timeout", "min_body_rate", "rate_limit",
-	    "rate_burst", "auth_failures"};
+	    "listen",	    "db",	    "config",	     "admin_key",     "admin_key_file",
+	    "threads",	    "max_body",	    "body_memory",   "synchronous",   "mmap_size",
+	    "connection_limit", "per_ip_limit", "timeout", "head_timeout", "min_body_rate",
+	    "rate_limit",   "rate_burst",   "auth_failures"};
 	size_t n = 0;
 	for (const struct nd_setting *s = nd_settings; s->name; s++, n++) {
 		assert_true(n < sizeof want / sizeof want[0]);
@@ -185,6 +186,13 @@ static void test_set_numbers(void **state)
 	set_bad(&c, "max_body", "-1");
 	set_bad(&c, "max_body", "");
 	assert_int_equal(c.max_body, 1073741824);
+
+	set_ok(&c, "mmap_size", "0");
+	assert_int_equal(c.mmap_size, 0);
+	set_ok(&c, "mmap_size", "1099511627776");
+	assert_int_equal(c.mmap_size, 1099511627776ull);
+	set_bad(&c, "mmap_size", "1099511627777");
+	set_bad(&c, "mmap_size", "1G");
 
 	set_ok(&c, "connection_limit", "1");
 	assert_int_equal(c.connection_limit, 1);

@@ -21,6 +21,7 @@ struct sq_store {
 	struct nd_store base;
 	char *path;
 	bool sync_full;
+	size_t mmap_size;
 	uint64_t serial; /* tells stores apart in thread-local slots */
 	atomic_bool newer_logged; /* a ping found the schema newer, and said so */
 	pthread_mutex_t mu;
