@@ -13,17 +13,12 @@
 #include "http/internal.h"
 #include "store/store.h"
 #include "util/mem.h"
-#include "util/time.h"
 
 /* A body over the cap is read and thrown away up to this many bytes, so the
  * client can read our 413 on a healthy connection. A declared body past it
  * is answered 413 before it is read; a chunked one that grows past it is
  * cut off without an answer, since libmicrohttpd takes none mid-body. */
 #define DISCARD_MAX (16u << 20)
-
-/* An answer that took at least this long waits for the end of the event
- * loop's pass (see the end of nd_http_on_request). */
-#define ND_DEFER_REPLY_NS 20000
 
 /* The key from X-Key, else from "Authorization: Bearer K". */
 static const char *request_key(struct MHD_Connection *conn)
@@ -374,20 +369,15 @@ enum MHD_Result nd_http_on_request(void *cls, struct MHD_Connection *conn, const
 		return send_reply(r);
 	if (r->status)
 		return MHD_YES; /* already answered while discarding */
-	int64_t t0 = nd_time_mono_ns();
 	answer(r);
-	/* An answer that took long leaves after every other connection ready
-	 * in this pass of the event loop has been served: suspended and at
-	 * once resumed, the connection is taken up again at the start of the
-	 * next pass, where this function is called once more and sends it.
-	 * The pass's answers then go out back to back, and a client asleep
-	 * between them is woken once per pass, not once per answer
-	 * (docs/design.md, "HTTP", has the measurements). */
-	if (nd_time_mono_ns() - t0 >= ND_DEFER_REPLY_NS) {
-		r->deferred = true;
-		MHD_suspend_connection(conn);
-		MHD_resume_connection(conn);
-		return MHD_YES;
-	}
-	return send_reply(r);
+	/* The answer leaves on the event loop's next pass, after every other
+	 * connection ready in this one has been answered: MHD keeps a
+	 * connection whose final call queued no response in its list of ready
+	 * ones and calls the handler again on the next pass (which then polls
+	 * without waiting), where this function sends it. The pass's answers
+	 * then go out back to back, and a client asleep between them is woken
+	 * once per pass, not once per answer (docs/design.md, "HTTP", has the
+	 * measurements). */
+	r->deferred = true;
+	return MHD_YES;
 }

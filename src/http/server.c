@@ -195,8 +195,10 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	/* MHD_USE_ITC: the acceptor thread hands connections over with
+	 * MHD_add_connection(), which wakes the worker through it. */
 	s->mhd = nd_fault(ND_FAULT_THREAD) ? NULL : MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
 			MHD_USE_NO_LISTEN_SOCKET,
 		0, NULL, NULL, nd_http_on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,

@@ -385,8 +385,8 @@ class _SharedReader:
 
 
 class TestRepliesInOnePass(DaemonTestCase):
-    """Answers that take long leave at the end of the event loop's pass,
-    together (src/http/dispatch.c): with one worker and many connections
+    """Answers leave at the end of the event loop's pass, together
+    (src/http/dispatch.c): with one worker and many connections
     ready at once, each pipelining several requests, every connection still
     gets its own answers, whole and in its order, identical to the same
     requests made one at a time."""
