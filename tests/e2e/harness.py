@@ -172,6 +172,22 @@ def clean_env(extra=None):
     return env
 
 
+def private_kb(pid):
+    """The process's private resident memory in kB (RssAnon), 0 once it is
+    gone. Its RSS also counts the pages of the SQLite file it maps
+    (--mmap-size): the kernel's page cache, which reads through read() fill
+    as well, so memory bounds are checked on this. The kernel keeps no peak
+    of it: callers sample it while the work runs."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def random_key(prefix="e2e_"):
     return prefix + secrets.token_hex(24)  # 4 + 48 chars
 
