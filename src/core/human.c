@@ -38,9 +38,22 @@ void nd_human_date(int64_t ms, struct nd_zone *z, char out[ND_HUMAN_MAX])
 	/* At most 3 + 1 + 3 + 1 + 6 + 1 bytes, well inside ND_HUMAN_MAX. */
 	char *p = put_str(out, months[(m - 1) % 12]);
 	*p++ = ' ';
-	p = put_num(p, d % 32);
+	d %= 32;
+	if (d >= 10)
+		*p++ = (char)('0' + d / 10);
+	*p++ = (char)('0' + d % 10);
 	*p++ = ' ';
-	p = put_num(p, y % 100000);
+	/* Four-digit years without the general conversion: a listing writes a
+	 * date a row. */
+	if (y >= 1000 && y <= 9999) {
+		p[0] = (char)('0' + y / 1000);
+		p[1] = (char)('0' + y / 100 % 10);
+		p[2] = (char)('0' + y / 10 % 10);
+		p[3] = (char)('0' + y % 10);
+		p += 4;
+	} else {
+		p = put_num(p, y % 100000);
+	}
 	*p = '\0';
 }
 

@@ -156,6 +156,24 @@ static void test_dates(void **state)
 	nd_human_date(iso("2014-01-01T04:00:00Z"), z, out);
 	assert_string_equal(out, "Jan 1 2014");
 	nd_zone_free(z);
+	/* one- and two-digit days, years of other lengths than four */
+	z = nd_zone_open("UTC");
+	static const struct {
+		int64_t ms;
+		const char *want;
+	} cases[] = {
+	    {-30610224000000, "Jan 1 1000"}, /* 1000-01-01 */
+	    {-30610224000001, "Dec 31 999"}, /* a millisecond before */
+	    {253402300799999, "Dec 31 9999"}, /* 9999-12-31T23:59:59.999 */
+	    {253402300800000, "Jan 1 10000"}, /* a millisecond later */
+	    {1381363200000, "Oct 10 2013"},
+	    {1380931200000, "Oct 5 2013"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		nd_human_date(cases[i].ms, z, out);
+		assert_string_equal(out, cases[i].want);
+	}
+	nd_zone_free(z);
 }
 
 int main(void)
