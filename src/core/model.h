@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/err.h"
 #include "core/ids.h"
@@ -28,6 +29,15 @@ struct nd_principal {
 	char key_id[ND_KEY_ID_LEN + 1];
 	char target[ND_ID_MAX + 1]; /* member keys only */
 };
+
+/* Whether @a and @b agree in every field: a key remembered with @a still
+ * answers as it did. */
+static inline bool nd_principal_same(const struct nd_principal *a, const struct nd_principal *b)
+{
+	return a->tenant_id == b->tenant_id && a->role == b->role &&
+	       strcmp(a->target, b->target) == 0 && strcmp(a->key_id, b->key_id) == 0 &&
+	       strcmp(a->time_zone, b->time_zone) == 0;
+}
 
 struct nd_key_row {
 	const char *id;

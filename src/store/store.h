@@ -66,12 +66,13 @@ bool nd_store_abandon_tx(struct nd_store_conn *c);
 /* A read: a request's key and its reads, between these two. Only reads may
  * run inside. On SQLite they are one read transaction, one snapshot (a
  * statement still stepping at the end, a streamed answer, keeps its
- * snapshot until it is done). On PostgreSQL the key may be taken from the
- * connection's memory of keys it has seen valid, and is then confirmed in
- * the round trip of the read's first statement, or by nd_store_read_end:
- * which fails with ND_ERR_NOT_FOUND when the key is no longer valid, and
- * sets *@stale when it is valid with another principal (its tenant's time
- * zone changed): the answer made with the old one must be made again. Any
+ * snapshot until it is done). The key may be taken from the connection's
+ * memory of keys it has seen valid, and is then confirmed (on PostgreSQL
+ * in the round trip of the read's first statement, on SQLite by the data
+ * version of the read's snapshot) or by nd_store_read_end: which fails
+ * with ND_ERR_NOT_FOUND when the key is no longer valid, and sets *@stale
+ * when it is valid with another principal (its tenant's time zone
+ * changed): the answer made with the old one must be made again. Any
  * other failure there (ND_ERR_BUSY) leaves the key unconfirmed: the answer
  * must not be sent. */
 enum nd_err nd_store_read_begin(struct nd_store_conn *c, struct nd_error *err);

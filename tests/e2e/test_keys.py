@@ -4,7 +4,8 @@ import json
 import tempfile
 import unittest
 
-from harness import Daemon, DaemonError, DaemonTestCase, KEY_ID_RE, main, random_key
+from harness import (Daemon, DaemonError, DaemonTestCase, KEY_ID_RE, main, random_key,
+                     store_exec)
 
 
 class TestKeys(DaemonTestCase):
@@ -98,6 +99,31 @@ class TestKeys(DaemonTestCase):
         self.assertEqual(self.req("GET", path, key=made["key"], conn=conn).status, 200)
         self.assertEqual(self.req("DELETE", "/v1/keys/" + made["id"], key=self.k, conn=conn).status, 204)
         self.assertEqual(self.req("GET", path, key=made["key"], conn=conn).status, 401)
+
+    def test_revoked_by_another_process(self):
+        """A key every worker has seen valid, revoked by another process
+        writing the database (on SQLite the command line or a second
+        notifd on the same file, on PostgreSQL another instance), fails on
+        its very next request, whatever the request reads: a page, a
+        listing, one that finds nothing. A commit that changes no key
+        leaves it valid."""
+        made = self.r("POST", "/v1/keys", {"role": "admin"}).body
+        paths = ["/v1/segments", "/v1/targets/nobody/notifications",
+                 "/targets/nobody/notifications", "/api3/notification?page_size=5",
+                 "/api3/notification/00000000-0000-0000-0000-000000000000"]
+
+        def statuses():
+            # a new connection each, so that every worker thread answers
+            # each path
+            return {(p, self.r("GET", p, key=made["key"]).status)
+                    for _ in range(3) for p in paths}
+
+        self.assertNotIn(401, {s for _, s in statuses()})
+        self.assertEqual(self.r("PUT", "/v1/targets/other-commit", {"name": "C"}).status, 201)
+        self.assertNotIn(401, {s for _, s in statuses()})
+        sql = "UPDATE api_keys SET revoked_at = 1 WHERE id = '%s'" % made["id"]
+        store_exec(self.daemon, sql, sql)
+        self.assertEqual(statuses(), {(p, 401) for p in paths})
 
     def test_key_revokes_itself(self):
         made = self.r("POST", "/v1/keys", {"role": "admin"}).body

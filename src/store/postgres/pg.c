@@ -477,13 +477,6 @@ bool pg_key_trust(struct pg_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 	return true;
 }
 
-static bool same_principal(const struct nd_principal *a, const struct nd_principal *b)
-{
-	return a->tenant_id == b->tenant_id && a->role == b->role &&
-	       strcmp(a->target, b->target) == 0 && strcmp(a->key_id, b->key_id) == 0 &&
-	       strcmp(a->time_zone, b->time_zone) == 0;
-}
-
 /* Decides the pending key by @r, the key lookup's result. */
 static void judge_key(struct pg_conn *c, PGresult *r)
 {
@@ -495,7 +488,7 @@ static void judge_key(struct pg_conn *c, PGresult *r)
 	}
 	struct nd_principal now;
 	pg_read_principal(r, &now);
-	if (same_principal(&now, &m->who)) {
+	if (nd_principal_same(&now, &m->who)) {
 		c->key_state = PG_KEY_SETTLED;
 	} else {
 		m->who = now;

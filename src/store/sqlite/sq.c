@@ -212,6 +212,8 @@ static void op_free(struct nd_store *base)
 static bool op_abandon_tx(struct nd_store_conn *base)
 {
 	struct sq_conn *c = sq_conn_of(base);
+	c->reading = false;
+	c->trusted = NULL;
 	if (sqlite3_get_autocommit(c->db))
 		return false;
 	/* An abandoned load is an open transaction too. */
@@ -232,16 +234,22 @@ static enum nd_err op_read_begin(struct nd_store_conn *base, struct nd_error *er
 		return err->code;
 	int rc = sq_step(st);
 	sq_done(st);
-	return rc == SQLITE_DONE ? ND_OK : sq_fail(c, rc, "read transaction", err);
+	if (rc != SQLITE_DONE)
+		return sq_fail(c, rc, "read transaction", err);
+	c->reading = true;
+	c->trusted = NULL;
+	return ND_OK;
 }
 
-static enum nd_err op_read_end(struct nd_store_conn *base, bool *stale, struct nd_error *unused)
+static enum nd_err op_read_end(struct nd_store_conn *base, bool *stale, struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
+	c->reading = false;
+	enum nd_err e = sq_key_settle(c, stale, err);
 	if (sqlite3_get_autocommit(c->db))
-		return ND_OK;
-	struct nd_error err;
-	sqlite3_stmt *st = sq_prep(c, "COMMIT", &err);
+		return e;
+	struct nd_error commit_err;
+	sqlite3_stmt *st = sq_prep(c, "COMMIT", &commit_err);
 	int rc = st ? sq_step(st) : SQLITE_NOMEM;
 	if (st)
 		sq_done(st);
@@ -249,7 +257,7 @@ static enum nd_err op_read_end(struct nd_store_conn *base, bool *stale, struct n
 	 * failed (it could not be prepared) is a ROLLBACK. */
 	if (rc != SQLITE_DONE)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	return ND_OK;
+	return e;
 }
 
 /* A statement kept for the connection's life; the failure fault injection

@@ -43,6 +43,22 @@ struct sq_dyn_slot {
 	uint64_t used;      /* the connection's use counter at its last use */
 };
 
+/* Keys a connection has seen valid, by hash, each with the data version
+ * of the database (SQLITE_FCNTL_DATA_VERSION, which moves with every
+ * commit, from any connection or process) it was read at. A read (between
+ * read_begin and read_end) may take a key's principal from here without
+ * its lookup; the read's end confirms it in the read's own snapshot: at
+ * once when that snapshot's data version is the remembered one (nothing
+ * was committed since), else by the lookup. The answer stands only if the
+ * key still holds (docs/design.md, "Keys"). */
+#define SQ_KEY_MEMO 16
+struct sq_key_memo {
+	bool used;
+	unsigned char hash[ND_KEY_HASH_LEN];
+	unsigned version;
+	struct nd_principal who;
+};
+
 struct sq_conn {
 	struct nd_store_conn base;
 	struct sq_store *store;
@@ -51,6 +67,9 @@ struct sq_conn {
 	struct sq_dyn_slot dyn[SQ_DYN_CACHE];
 	uint64_t dyn_uses;
 	struct nd_ncache notifications; /* feed rows take theirs from here */
+	bool reading;                   /* between read_begin and read_end */
+	struct sq_key_memo *trusted;    /* the key the read took from keys[] */
+	struct sq_key_memo keys[SQ_KEY_MEMO];
 	struct sq_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
 	bool loading;
@@ -69,6 +88,11 @@ static inline struct sq_conn *sq_conn_of(struct nd_store_conn *base)
 {
 	return (struct sq_conn *)base;
 }
+
+/* Confirms the key the current read took on trust (struct sq_key_memo), in
+ * the read's snapshot: ND_ERR_NOT_FOUND when it is no longer valid, *@stale
+ * when it is valid with another principal. */
+enum nd_err sq_key_settle(struct sq_conn *c, bool *stale, struct nd_error *err);
 
 /* Applies the numbered schema files up to the newest; see schema.c. */
 enum nd_err sq_migrate(struct sq_conn *c, struct nd_error *err);

@@ -159,10 +159,22 @@ enum nd_err sq_op_key_put(struct nd_store_conn *base, int64_t tenant_id,
 	return sq_tx(c, key_put_tx, &a, err);
 }
 
-enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[ND_KEY_HASH_LEN],
+static struct sq_key_memo *memo_of(struct sq_conn *c, const unsigned char *hash)
+{
+	return &c->keys[hash[0] % SQ_KEY_MEMO]; /* a hash's bytes are uniform */
+}
+
+/* The data version of the snapshot the connection read last. */
+static unsigned data_version(struct sq_conn *c)
+{
+	unsigned v = 0;
+	sqlite3_file_control(c->db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
+	return v;
+}
+
+static enum nd_err key_lookup(struct sq_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
 			      struct nd_principal *out, struct nd_error *err)
 {
-	struct sq_conn *c = sq_conn_of(base);
 	static const char sql[] = "SELECT k.tenant_id, k.role, k.target, k.id, t.time_zone"
 				  " FROM api_keys k JOIN tenants t ON t.id = k.tenant_id"
 				  " WHERE k.hash = ?1 AND k.revoked_at IS NULL";
@@ -172,6 +184,7 @@ enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[
 	sqlite3_bind_blob(st, 1, hash, ND_KEY_HASH_LEN, SQLITE_STATIC);
 	int rc = sq_step(st);
 	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
 		out->tenant_id = sqlite3_column_int64(st, 0);
 		nd_role_parse(sq_col_text(st, 1), &out->role);
 		nd_copy_str(out->target, sizeof out->target, sq_col_text(st, 2));
@@ -184,6 +197,51 @@ enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[
 	if (rc == SQLITE_DONE)
 		return nd_fail(err, ND_ERR_NOT_FOUND, NULL, "no valid key with this hash");
 	return sq_fail(c, rc, "key lookup", err);
+}
+
+enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[ND_KEY_HASH_LEN],
+			      struct nd_principal *out, struct nd_error *err)
+{
+	struct sq_conn *c = sq_conn_of(base);
+	struct sq_key_memo *m = memo_of(c, hash);
+	bool known = m->used && memcmp(m->hash, hash, ND_KEY_HASH_LEN) == 0;
+	if (known && c->reading && !c->trusted) {
+		*out = m->who;
+		c->trusted = m;
+		return ND_OK;
+	}
+	enum nd_err e = key_lookup(c, hash, out, err);
+	if (e == ND_ERR_NOT_FOUND && known)
+		m->used = false;
+	if (e)
+		return e;
+	*m = (struct sq_key_memo){.used = true, .version = data_version(c), .who = *out};
+	memcpy(m->hash, hash, ND_KEY_HASH_LEN);
+	return ND_OK;
+}
+
+enum nd_err sq_key_settle(struct sq_conn *c, bool *stale, struct nd_error *err)
+{
+	struct sq_key_memo *m = c->trusted;
+	c->trusted = NULL;
+	if (!m)
+		return ND_OK;
+	/* A read that has read nothing has no snapshot yet: the lookup takes
+	 * one. */
+	if (sqlite3_txn_state(c->db, "main") != SQLITE_TXN_NONE && data_version(c) == m->version)
+		return ND_OK;
+	struct nd_principal now;
+	enum nd_err e = key_lookup(c, m->hash, &now, err);
+	if (e == ND_ERR_NOT_FOUND)
+		m->used = false;
+	if (e)
+		return e;
+	m->version = data_version(c);
+	if (!nd_principal_same(&now, &m->who)) {
+		m->who = now;
+		*stale = true;
+	}
+	return ND_OK;
 }
 
 enum nd_err sq_op_key_list(struct nd_store_conn *base, int64_t tenant_id, nd_key_cb cb,
