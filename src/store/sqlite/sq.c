@@ -213,7 +213,7 @@ static bool op_abandon_tx(struct nd_store_conn *base)
 {
 	struct sq_conn *c = sq_conn_of(base);
 	c->reading = false;
-	c->trusted = NULL;
+	c->trusting = false;
 	if (sqlite3_get_autocommit(c->db))
 		return false;
 	/* An abandoned load is an open transaction too. */
@@ -237,7 +237,7 @@ static enum nd_err op_read_begin(struct nd_store_conn *base, struct nd_error *er
 	if (rc != SQLITE_DONE)
 		return sq_fail(c, rc, "read transaction", err);
 	c->reading = true;
-	c->trusted = NULL;
+	c->trusting = false;
 	return ND_OK;
 }
 

@@ -68,7 +68,8 @@ struct sq_conn {
 	uint64_t dyn_uses;
 	struct nd_ncache notifications; /* feed rows take theirs from here */
 	bool reading;                   /* between read_begin and read_end */
-	struct sq_key_memo *trusted;    /* the key the read took from keys[] */
+	bool trusting;                  /* the read took the key in trusted */
+	struct sq_key_memo trusted;     /* a copy of the keys[] entry it took */
 	struct sq_key_memo keys[SQ_KEY_MEMO];
 	struct sq_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */

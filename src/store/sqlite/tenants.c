@@ -199,48 +199,61 @@ static enum nd_err key_lookup(struct sq_conn *c, const unsigned char hash[ND_KEY
 	return sq_fail(c, rc, "key lookup", err);
 }
 
+/* Remembers @who as the principal of @hash, read at the data version of the
+ * connection's last snapshot. */
+static void remember(struct sq_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+		     const struct nd_principal *who)
+{
+	struct sq_key_memo *m = memo_of(c, hash);
+	*m = (struct sq_key_memo){.used = true, .version = data_version(c), .who = *who};
+	memcpy(m->hash, hash, ND_KEY_HASH_LEN);
+}
+
+static void forget(struct sq_conn *c, const unsigned char hash[ND_KEY_HASH_LEN])
+{
+	struct sq_key_memo *m = memo_of(c, hash);
+	if (m->used && memcmp(m->hash, hash, ND_KEY_HASH_LEN) == 0)
+		m->used = false;
+}
+
 enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[ND_KEY_HASH_LEN],
 			      struct nd_principal *out, struct nd_error *err)
 {
 	struct sq_conn *c = sq_conn_of(base);
 	struct sq_key_memo *m = memo_of(c, hash);
-	bool known = m->used && memcmp(m->hash, hash, ND_KEY_HASH_LEN) == 0;
-	if (known && c->reading && !c->trusted) {
+	if (c->reading && !c->trusting && m->used && memcmp(m->hash, hash, ND_KEY_HASH_LEN) == 0) {
 		*out = m->who;
-		c->trusted = m;
+		c->trusted = *m;
+		c->trusting = true;
 		return ND_OK;
 	}
 	enum nd_err e = key_lookup(c, hash, out, err);
-	if (e == ND_ERR_NOT_FOUND && known)
-		m->used = false;
-	if (e)
-		return e;
-	*m = (struct sq_key_memo){.used = true, .version = data_version(c), .who = *out};
-	memcpy(m->hash, hash, ND_KEY_HASH_LEN);
-	return ND_OK;
+	if (e == ND_ERR_NOT_FOUND)
+		forget(c, hash);
+	else if (!e)
+		remember(c, hash, out);
+	return e;
 }
 
 enum nd_err sq_key_settle(struct sq_conn *c, bool *stale, struct nd_error *err)
 {
-	struct sq_key_memo *m = c->trusted;
-	c->trusted = NULL;
-	if (!m)
+	if (!c->trusting)
 		return ND_OK;
+	c->trusting = false;
+	const struct sq_key_memo *t = &c->trusted;
 	/* A read that has read nothing has no snapshot yet: the lookup takes
 	 * one. */
-	if (sqlite3_txn_state(c->db, "main") != SQLITE_TXN_NONE && data_version(c) == m->version)
+	if (sqlite3_txn_state(c->db, "main") != SQLITE_TXN_NONE && data_version(c) == t->version)
 		return ND_OK;
 	struct nd_principal now;
-	enum nd_err e = key_lookup(c, m->hash, &now, err);
+	enum nd_err e = key_lookup(c, t->hash, &now, err);
 	if (e == ND_ERR_NOT_FOUND)
-		m->used = false;
+		forget(c, t->hash);
 	if (e)
 		return e;
-	m->version = data_version(c);
-	if (!nd_principal_same(&now, &m->who)) {
-		m->who = now;
+	remember(c, t->hash, &now);
+	if (!nd_principal_same(&now, &t->who))
 		*stale = true;
-	}
 	return ND_OK;
 }
 
