@@ -308,13 +308,13 @@ static void doc_notification(struct doc *d, int64_t tenant_id, const struct nd_n
 
 #define ADD_LIT(b, s) nd_buf_add((b), (s), sizeof(s) - 1)
 
-/* Text of @n bytes that needs no escaping in JSON or XML, as the value of
- * the member named by @json (its name, colon and opening quote) or by @open
- * and @close (its XML tags). The members an item writes besides the
+/* @s, @n bytes that need no escaping in JSON or XML, as the value of the
+ * member @name (a string literal); in JSON never an object's first member,
+ * since the comma before it is written too. An item's members besides its
  * notification's go through here and write_tail(): their names are fixed
- * and their values plain, so each is copied with its length known, where
- * the doc_ functions measured and placed every name (a JSON row took ~1,950
- * instructions that way, ~1,260 this way, dates for people included). */
+ * and their values plain, so each is copied with its length known at
+ * compile time, where the doc_ functions measured every name (a JSON row
+ * took ~1,950 instructions that way, ~1,260 this way). */
 #define DOC_PLAIN(d, name, s, n)                                                                   \
 	do {                                                                                       \
 		if ((d)->xml) {                                                                    \
