@@ -288,6 +288,9 @@ static int cmd_import(const struct cli *cli, struct nd_store_conn *c)
 	return 0;
 }
 
+/* Why notifd stops when the store logged its reason itself. */
+static const char unservable[] = "the database cannot be served (see above)";
+
 /* What serving needs from the store before the first request: a working
  * connection, a schema this notifd knows and the operator's admin key.
  * *@logged tells whether the store has logged the failure itself, as it
@@ -421,7 +424,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 		if (nd_thread_create(&w.thread, warmup_run, &w) != 0)
 			return die("cannot start a thread");
 	} else if (e) {
-		return die(logged ? "the database cannot be served (see above)" : err.detail);
+		return die(logged ? unservable : err.detail);
 	}
 	struct nd_server *srv;
 	if (nd_server_start(&opts, store, faces, sizeof faces / sizeof faces[0], &srv, &err)) {
@@ -452,7 +455,7 @@ static int serve(const struct nd_config *cfg, struct nd_store *store)
 	sigwait(&stop, &sig);
 	/* The warm-up stops notifd with a SIGTERM of its own, having said why. */
 	if (atomic_load(&w.failed))
-		nd_log("error", "stopping", "%s", "the database cannot be served (see above)");
+		nd_log("error", "stopping", "%s", unservable);
 	else
 		nd_log("info", "stopping", "received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	nd_server_stop(srv, SHUTDOWN_GRACE_MS);

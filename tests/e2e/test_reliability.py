@@ -450,6 +450,13 @@ class TestConnectionLimits(unittest.TestCase):
         self.addCleanup(d.cleanup)
         return d.start()
 
+    def stop_counting(self, d, held):
+        """Closes the connections @held, stops @d cleanly: refusals(d)."""
+        for s in held:
+            s.close()
+        self.assertEqual(d.stop(), 0)
+        return refusals(d)
+
     def test_per_address_limit(self):
         d = self.start("--per-ip-limit", "4")
         held = [harness.begun_request(d) for _ in range(4)]
@@ -466,10 +473,7 @@ class TestConnectionLimits(unittest.TestCase):
         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         self.assertEqual(read_status(s)[0], 200)
         s.close()
-        for s in held:
-            s.close()
-        self.assertEqual(d.stop(), 0)
-        at_server, at_address, lines = refusals(d)
+        at_server, at_address, lines = self.stop_counting(d, held)
         self.assertEqual((at_server, at_address), (0, 21), lines)
         self.assertLessEqual(len(lines), 3, lines)
 
@@ -485,10 +489,7 @@ class TestConnectionLimits(unittest.TestCase):
             self.assertEqual(status, 503, head)
             self.assertTrue(closed(s))
             s.close()
-        for s in held:
-            s.close()
-        self.assertEqual(d.stop(), 0)
-        at_server, at_address, lines = refusals(d)
+        at_server, at_address, lines = self.stop_counting(d, held)
         self.assertEqual((at_server, at_address), (2, 0), lines)
 
     def test_no_per_address_limit(self):
@@ -500,10 +501,7 @@ class TestConnectionLimits(unittest.TestCase):
         status, head = read_status(s)
         self.assertEqual(status, 503, head)
         s.close()
-        for s in held:
-            s.close()
-        self.assertEqual(d.stop(), 0)
-        at_server, at_address, lines = refusals(d)
+        at_server, at_address, lines = self.stop_counting(d, held)
         self.assertEqual((at_server, at_address), (1, 0), lines)
 
 
