@@ -60,7 +60,8 @@ static const char deliveries_ddl[] =
 	"  deleted_at INTEGER, updated_at INTEGER,"
 	"  PRIMARY KEY (tenant_id, tid, routed_at, nkey)) WITHOUT ROWID;";
 static const char indexes_ddl[] =
-	"CREATE INDEX deliveries_notification ON deliveries (tenant_id, nkey, tid);"
+	"CREATE INDEX deliveries_notification ON deliveries"
+	"  (tenant_id, nkey, tid, deleted_at, guid, read_at);"
 	"CREATE INDEX deliveries_completed ON deliveries"
 	"  (tenant_id, deleted_at, completed_at, routed_at, nkey);"
 	"CREATE INDEX deliveries_modified ON deliveries (tenant_id, deleted_at, updated_at);"

@@ -227,6 +227,26 @@ static const char *const migrations[] = {
 	" ('notifications', 'notifications_title', '1000000 10000 5 1'),"
 	" ('notifications', 'notifications_created', '1000000 10000 1 1');"
 	"ANALYZE sqlite_schema;",
+
+	/* 4: a tenant-wide page reads its deliveries from deliveries_notification
+	 * alone. The pages that walk the notifications (newest first; by
+	 * title, creation, type or key; a campaign, type or date_started
+	 * filter) reach each delivery through this index, and went to the table
+	 * only for whether it is live, its GUID and its read time: a seek a row
+	 * (and one for each row an OFFSET skips), most of such a page's time.
+	 * With those columns in the index, after the ones that order it, the
+	 * raw page of 20 by title went from ~72,000 to ~159,000 reads/s, page 3
+	 * from ~32,500 to ~124,000, a campaign's from ~50,000 to ~81,000. The
+	 * raw insert with notifd's indexes did not change measurably (the
+	 * columns ride on an entry written anyway); the database grew ~9%, and
+	 * a read event or a delete now rewrites this entry too. */
+	"DROP INDEX deliveries_notification;"
+	"CREATE INDEX deliveries_notification ON deliveries"
+	"  (tenant_id, nkey, tid, deleted_at, guid, read_at);"
+	"DELETE FROM sqlite_stat1 WHERE idx = 'deliveries_notification';"
+	"INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES"
+	" ('deliveries', 'deliveries_notification', '100000000 1000000 100 1 1 1 1');"
+	"ANALYZE sqlite_schema;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
