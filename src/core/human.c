@@ -6,17 +6,12 @@
 
 #include <string.h>
 
-/* @v in decimal at @p: the end of what was written (at most 20 bytes). */
+#include "util/buf.h"
+
+/* @v in decimal at @p: the end of what was written. */
 static char *put_num(char *p, long long v)
 {
-	char tmp[24], *t = tmp + sizeof tmp;
-	unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-	do {
-		*--t = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*--t = '-';
+	char tmp[ND_INT_DIGITS_MAX], *t = nd_int_digits(v, tmp + sizeof tmp);
 	size_t n = (size_t)(tmp + sizeof tmp - t);
 	memcpy(p, t, n);
 	return p + n;

@@ -20,6 +20,15 @@
  * cut off without an answer, since libmicrohttpd takes none mid-body. */
 #define DISCARD_MAX (16u << 20)
 
+/* An answer's buffer is first made as large as the worker's last answer
+ * made in one buffer, since the next is likely alike: grown by doubling from
+ * 1 KiB instead, a listing of 20 in XML was copied four times on the way to
+ * 16 KiB (~2% of its time). Bounded, and a buffer four times larger than its
+ * answer is cut to size before it waits on the client. */
+#define ANSWER_MIN ((size_t)1024)
+#define ANSWER_MAX ((size_t)64 * 1024)
+static _Thread_local size_t last_answer = ANSWER_MIN;
+
 /* The key from X-Key, else from "Authorization: Bearer K". */
 static const char *request_key(struct MHD_Connection *conn)
 {
@@ -213,8 +222,11 @@ static enum MHD_Result send_reply(struct nd_req *r)
 	if (r->stream) {
 		resp = nd_http_stream_response(r);
 	} else {
-		size_t len;
+		size_t len, cap = r->out.cap;
 		char *body = nd_buf_steal(&r->out, &len);
+		last_answer = len < ANSWER_MIN ? ANSWER_MIN : len < ANSWER_MAX ? len + 1 : ANSWER_MAX;
+		if (cap / 4 > len + 1 && cap > ANSWER_MIN)
+			body = nd_xrealloc(body, len + 1);
 		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 		if (!resp)
 			free(body);
@@ -242,8 +254,7 @@ static void answer(struct nd_req *r)
 		e = nd_fail(&r->err, ND_ERR_BUSY, NULL,
 			    "too many request bodies are being received; retry");
 	}
-	/* Room for most answers in one allocation. */
-	nd_buf_reserve(&r->out, 1023);
+	nd_buf_reserve(&r->out, last_answer - 1);
 	/* A GET's key and its reads are one store read (nd_store_read_begin);
 	 * the answer stands only once its end confirms the key. Made with a
 	 * principal that changed meanwhile, it is made once more. */

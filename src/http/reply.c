@@ -47,7 +47,9 @@ const char *nd_req_query(struct nd_req *r, const char *name, bool *bad)
 	const char *raw = r->query ? query_value(r->query, name, &n) : NULL;
 	if (!raw)
 		return NULL;
-	char *out = nd_xmalloc(n + 1);
+	/* Decoding never lengthens a value. */
+	bool inline_space = n < sizeof r->qspace - r->qused;
+	char *out = inline_space ? r->qspace + r->qused : nd_xmalloc(n + 1);
 	long len = nd_pct_decode(raw, n, out, true);
 	/* Text reaches the store and the answers only as valid UTF-8 (a
 	 * PostgreSQL database refuses anything else outright). */
@@ -55,9 +57,14 @@ const char *nd_req_query(struct nd_req *r, const char *name, bool *bad)
 		if ((step = (long)nd_utf8_seq((const unsigned char *)out + i, (size_t)(len - i))) == 0)
 			len = -1;
 	if (len < 0) {
-		free(out);
+		if (!inline_space)
+			free(out);
 		*bad = true;
 		return NULL;
+	}
+	if (inline_space) {
+		r->qused += (size_t)len + 1;
+		return out;
 	}
 	r->owned = nd_xrealloc(r->owned, (r->nowned + 1) * sizeof *r->owned);
 	r->owned[r->nowned++] = out;

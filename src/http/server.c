@@ -195,6 +195,12 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	/* One worker is MHD's own thread, without a pool: given a pool of
+	 * one, MHD says so in a warning at every start. */
+	struct MHD_OptionItem pool[] = {
+	    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
 	/* MHD_USE_ITC: the acceptor thread hands connections over with
 	 * MHD_add_connection(), which wakes the worker through it. */
 	s->mhd = nd_fault(ND_FAULT_THREAD) ? NULL : MHD_start_daemon(
@@ -202,7 +208,7 @@ enum nd_err nd_server_start(const struct nd_server_opts *opts, struct nd_store *
 			MHD_USE_NO_LISTEN_SOCKET,
 		0, NULL, NULL, nd_http_on_request, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_ARRAY, pool,
 		/* The limits are kept by conns.c, which answers what they refuse;
 		 * MHD's own stay out of its way. */
 		MHD_OPTION_CONNECTION_LIMIT, opts->conn_limit + 64,

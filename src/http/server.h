@@ -114,7 +114,12 @@ struct nd_req {
 	struct nd_error err;
 	struct nd_stream *stream; /* set by nd_reply_stream() */
 	bool deferred; /* answered, sent on the event loop's next pass */
-	char **owned; /* decoded query values, freed with the request */
+	/* Decoded query values: in @qspace while they fit (a request's few
+	 * short values, without an allocation each), else in @owned, freed
+	 * with the request. */
+	char qspace[256];
+	size_t qused;
+	char **owned;
 	size_t nowned;
 };
 

@@ -86,6 +86,10 @@ void nd_buf_json_strn(struct nd_buf *b, const char *s, size_t n);
 /* Writes null when @s is NULL. */
 void nd_buf_json_str_or_null(struct nd_buf *b, const char *s);
 void nd_buf_json_int(struct nd_buf *b, int64_t v);
+/* @v in decimal, written to end just before @end; returns where it starts,
+ * at most ND_INT_DIGITS_MAX bytes before @end. No NUL. */
+#define ND_INT_DIGITS_MAX 20
+char *nd_int_digits(int64_t v, char *end);
 /* RFC 3339 UTC time from Unix milliseconds, or null for ND_NO_TIME
  * (util/time.h). */
 void nd_buf_json_time(struct nd_buf *b, int64_t ms);

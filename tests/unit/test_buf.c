@@ -394,6 +394,36 @@ static void test_json_misc(void **state)
 	nd_buf_release(&b);
 }
 
+/* Every digit count and both signs, around each power of ten, as printf
+ * writes them. */
+static void test_int_digits(void **state)
+{
+	(void)state;
+	int64_t values[200];
+	size_t n = 0;
+	values[n++] = INT64_MIN;
+	values[n++] = INT64_MAX;
+	for (int64_t p = 1;; p *= 10) {
+		for (int64_t d = -1; d <= 1; d++) {
+			values[n++] = p + d;
+			values[n++] = -(p + d);
+		}
+		if (p > INT64_MAX / 10)
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char want[32], tmp[ND_INT_DIGITS_MAX];
+		snprintf(want, sizeof want, "%lld", (long long)values[i]);
+		char *p = nd_int_digits(values[i], tmp + sizeof tmp);
+		assert_int_equal((size_t)(tmp + sizeof tmp - p), strlen(want));
+		assert_memory_equal(p, want, strlen(want));
+		struct nd_buf b = ND_BUF_INIT;
+		nd_buf_json_int(&b, values[i]);
+		assert_string_equal(nd_buf_str(&b), want);
+		nd_buf_release(&b);
+	}
+}
+
 static void test_json_time(void **state)
 {
 	(void)state;
@@ -430,6 +460,7 @@ int main(void)
 	    cmocka_unit_test(test_json_all_bytes_parse),
 	    cmocka_unit_test(test_json_round_trip_valid),
 	    cmocka_unit_test(test_json_misc),
+	    cmocka_unit_test(test_int_digits),
 	    cmocka_unit_test(test_json_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
