@@ -31,7 +31,8 @@ void nd_human_date(int64_t ms, struct nd_zone *z, char out[ND_HUMAN_MAX])
 	int y, m, d;
 	nd_zone_civil(z, ms, &y, &m, &d);
 	/* At most 3 + 1 + 3 + 1 + 6 + 1 bytes, well inside ND_HUMAN_MAX. */
-	char *p = put_str(out, months[(m - 1) % 12]);
+	memcpy(out, months[(m - 1) % 12], 3);
+	char *p = out + 3;
 	*p++ = ' ';
 	d %= 32;
 	if (d >= 10)

@@ -51,6 +51,10 @@ bool nd_http_addr16(const struct sockaddr *sa, unsigned char out[16]);
  * server's budget. */
 void nd_http_drop_body(struct nd_req *r);
 
+/* Counts r->query's parameters into r->nargs and splits its "name=value"
+ * ones into r->args (reply.c). */
+void nd_req_split_query(struct nd_req *r);
+
 /* stream.c: a response that pulls r->stream (taken over) for its body. */
 struct MHD_Response *nd_http_stream_response(struct nd_req *r);
 

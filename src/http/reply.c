@@ -22,29 +22,47 @@ const char *nd_req_param(const struct nd_req *r, const char *name)
 	return NULL;
 }
 
-/* The raw value of the first "@name=value" in @query (names compared
+void nd_req_split_query(struct nd_req *r)
+{
+	/* The request head fits MHD's 16 KiB pool: offsets fit 16 bits. */
+	_Static_assert(ND_URI_MAX < UINT16_MAX, "a query's offsets no longer fit");
+	const char *q = r->query;
+	for (size_t at = 0;; at++) {
+		size_t len = strcspn(q + at, "&");
+		const char *eq = memchr(q + at, '=', len);
+		if (eq && r->nvalued < ND_QUERY_ARGS_MAX && at + len <= UINT16_MAX) {
+			size_t name_len = (size_t)(eq - (q + at));
+			r->args[r->nvalued++] = (struct nd_query_arg){
+			    (uint16_t)at, (uint16_t)name_len, (uint16_t)(at + name_len + 1),
+			    (uint16_t)(len - name_len - 1)};
+		}
+		r->nargs++;
+		at += len;
+		if (q[at] == '\0')
+			return;
+	}
+}
+
+/* The raw value of the first "@name=value" in the query (names compared
  * without case, as libmicrohttpd compared them), its length in *@n; a name
  * without '=' has no value. */
-static const char *query_value(const char *query, const char *name, size_t *n)
+static const char *query_value(const struct nd_req *r, const char *name, size_t *n)
 {
 	size_t want = strlen(name);
-	for (const char *p = query;; p++) {
-		size_t len = strcspn(p, "&");
-		const char *eq = memchr(p, '=', len);
-		if (eq && (size_t)(eq - p) == want && strncasecmp(p, name, want) == 0) {
-			*n = len - want - 1;
-			return eq + 1;
+	for (size_t i = 0; i < r->nvalued; i++) {
+		const struct nd_query_arg *a = &r->args[i];
+		if (a->name_len == want && strncasecmp(r->query + a->name, name, want) == 0) {
+			*n = a->value_len;
+			return r->query + a->value;
 		}
-		p += len;
-		if (*p == '\0')
-			return NULL;
 	}
+	return NULL;
 }
 
 const char *nd_req_query(struct nd_req *r, const char *name, bool *bad)
 {
 	size_t n;
-	const char *raw = r->query ? query_value(r->query, name, &n) : NULL;
+	const char *raw = query_value(r, name, &n);
 	if (!raw)
 		return NULL;
 	/* Decoding never lengthens a value. */

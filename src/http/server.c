@@ -44,9 +44,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	char *q = strchr(uri, '?');
 	if (q) {
 		r->query = nd_xstrdup(q + 1);
-		r->nargs = 1;
-		for (const char *p = r->query; (p = strchr(p, '&')); p++)
-			r->nargs++;
+		nd_req_split_query(r);
 		q[1] = '\0';
 	}
 	atomic_fetch_add(&s->inflight, 1);

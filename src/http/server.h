@@ -85,6 +85,12 @@ struct nd_req {
 	size_t uri_len; /* whole request target, query included */
 	char *query;    /* the raw query (after '?'), or NULL */
 	size_t nargs;   /* its parameters, counted by '&' */
+	/* Its "name=value" parameters (the first ND_QUERY_ARGS_MAX), as
+	 * offsets into @query, split once for every lookup. */
+	struct nd_query_arg {
+		uint16_t name, name_len, value, value_len;
+	} args[ND_QUERY_ARGS_MAX];
+	size_t nvalued;
 	char request_id[ND_REQUEST_ID_MAX + 1];
 	int64_t started_ns;
 	bool seen;      /* the access handler has been called once */

@@ -364,7 +364,14 @@ static int write_item(void *arg, const struct nd_item *it)
 	if (n->date_due != ND_NO_TIME)
 		nd_human_date(n->date_due, v->zone, due);
 	v->items++;
-	doc_open(d, v->item, v->listing);
+	/* An element of a listing in XML: its tag's length known at compile
+	 * time (each doc_ tag measures its name). */
+	if (d->xml && v->listing) {
+		ADD_LIT(d->b, "<notification_list>");
+		d->first[++d->depth] = true;
+	} else {
+		doc_open(d, v->item, v->listing);
+	}
 	/* The first member: no comma before it in JSON. */
 	if (d->xml)
 		DOC_PLAIN(d, "id", dl->guid, ND_GUID_LEN);
@@ -386,7 +393,12 @@ static int write_item(void *arg, const struct nd_item *it)
 		doc_str(d, "profile", t->profile);
 		doc_close(d, "member");
 	}
-	doc_close(d, v->item);
+	if (d->xml && v->listing) {
+		d->depth--;
+		ADD_LIT(d->b, "</notification_list>");
+	} else {
+		doc_close(d, v->item);
+	}
 	return 0;
 }
 
