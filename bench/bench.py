@@ -596,6 +596,9 @@ def main():
     for tool in ("wrk", "nginx", "taskset", "sqlite3", "curl"):
         if not shutil.which(tool):
             raise SystemExit("bench: %s is missing (make bench installs it)" % tool)
+    # This script (its memory sampler included) runs beside wrk, off the
+    # server's core: every server measured has that core to itself.
+    os.sched_setaffinity(0, {int(LOAD_CORE)})
     seconds = 2 if args.quick else args.seconds
     binary = os.path.abspath(args.binary)
     dataset, ntargets = build_dataset(binary, args.quick)

@@ -81,8 +81,11 @@ static void access_log(const struct nd_req *r)
 	struct nd_buf b = ND_BUF_INIT;
 	nd_buf_reserve(&b, 511); /* a line's usual size, in one allocation */
 	nd_log_begin(&b, "info");
-	nd_buf_puts(&b, ",\"event\":\"request\",\"request_id\":");
-	nd_buf_json_str(&b, r->request_id);
+	/* A request id is made of [A-Za-z0-9._:-] (nd_request_id_sane()),
+	 * or is notifd's own hex: nothing to escape. */
+	nd_buf_puts(&b, ",\"event\":\"request\",\"request_id\":\"");
+	nd_buf_puts(&b, r->request_id);
+	nd_buf_putc(&b, '"');
 	nd_buf_puts(&b, ",\"method\":");
 	nd_buf_json_str(&b, r->method ? r->method : "");
 	nd_buf_puts(&b, ",\"path\":");

@@ -16,9 +16,18 @@
 
 void nd_log_begin(struct nd_buf *b, const char *level)
 {
-	nd_buf_puts(b, "{\"ts\":");
-	nd_buf_json_time(b, nd_time_now_ms());
-	nd_buf_puts(b, ",\"level\":");
+	/* A busy worker writes many lines within a millisecond (an access
+	 * line a request): the time's text is kept for the millisecond. */
+	static _Thread_local int64_t last_ms = ND_NO_TIME;
+	static _Thread_local char last_ts[ND_TIME_BUFSZ];
+	int64_t ms = nd_time_now_ms();
+	if (ms != last_ms) {
+		nd_time_format(ms, last_ts);
+		last_ms = ms;
+	}
+	nd_buf_puts(b, "{\"ts\":\"");
+	nd_buf_puts(b, last_ts);
+	nd_buf_puts(b, "\",\"level\":");
 	nd_buf_json_str(b, level);
 }
 
