@@ -676,8 +676,8 @@ def main():
              % (machine(), ntargets, SERVER_CORE, LOAD_CORE, seconds, ROUNDS,
                 -(-seconds // ROUNDS)), "",
              "The raw store is bench/ceiling_sqlite.c on the same core running each"
-             " request's statements as notifd runs them (the key, then the scenario's"
-             " reads, in one read transaction), without HTTP or JSON. Server and store share one core, so no"
+             " request's statements as notifd runs them (the scenario's reads and the"
+             " key's confirmation, in one read transaction), without HTTP or JSON. Server and store share one core, so no"
              " server can answer faster than nginx serves the bytes plus the raw store"
              " reads them: \"best\" is that bound as a ratio to nginx, raw / (nginx + raw)."
              " A goal above it is out of reach on this design.", "",
