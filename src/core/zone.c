@@ -15,6 +15,7 @@
 struct zone_day {
 	int64_t from, to;
 	int y, m, d;
+	char note[ND_ZONE_NOTE]; /* see nd_zone_civil() */
 };
 
 /* By UTC day number: a page of rows spans a few days, and lookups by id
@@ -140,7 +141,7 @@ static struct zone_day *day_slot(struct nd_zone *z, int64_t from)
 	return &z->days[(uint64_t)nd_floor_div(from, 86400000) % ZONE_DAYS];
 }
 
-void nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d)
+char *nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d)
 {
 	/* A local day lasts at most 25 hours, so the one holding @ms started
 	 * on the UTC day of @ms or on one of the two before. */
@@ -161,12 +162,14 @@ void nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d)
 			  ms >= day.from && ms < day.to;
 		if (!ok) {
 			*y = day.y, *m = day.m, *d = day.d; /* answer, but keep nothing */
-			return;
+			return NULL;
 		}
+		day.note[0] = '\0';
 		c = day_slot(z, day.from);
 		*c = day;
 	}
 	*y = c->y;
 	*m = c->m;
 	*d = c->d;
+	return c->note;
 }

@@ -29,7 +29,11 @@ bool nd_zone_valid(const char *name);
  * local midnight to the next local midnight, 23 or 25 hours on DST days. */
 enum nd_err nd_zone_day(struct nd_zone *z, int y, int m, int d, int64_t *from, int64_t *to);
 
-/* The local calendar date of instant @ms in @z. */
-void nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d);
+/* The local calendar date of instant @ms in @z. Returns that day's note:
+ * ND_ZONE_NOTE bytes kept with the day for the caller (core/human.c keeps
+ * the date's text for people there), NUL-terminated and empty until
+ * written; NULL when the day is not kept. Valid until the next call on @z. */
+#define ND_ZONE_NOTE 16
+char *nd_zone_civil(struct nd_zone *z, int64_t ms, int *y, int *m, int *d);
 
 #endif

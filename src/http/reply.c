@@ -24,7 +24,9 @@ const char *nd_req_param(const struct nd_req *r, const char *name)
 
 void nd_req_split_query(struct nd_req *r)
 {
-	/* The request head fits MHD's 16 KiB pool: offsets fit 16 bits. */
+	/* Offsets fit 16 bits: MHD's 16 KiB pool holds no longer request
+	 * target, and one past ND_URI_MAX (or with more than
+	 * ND_QUERY_ARGS_MAX parameters) is refused before any lookup. */
 	_Static_assert(ND_URI_MAX < UINT16_MAX, "a query's offsets no longer fit");
 	const char *q = r->query;
 	for (size_t at = 0;; at++) {

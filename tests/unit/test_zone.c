@@ -176,13 +176,44 @@ static void test_dates(void **state)
 	nd_zone_free(z);
 }
 
+/* A day's text is kept with the day in the zone's cache: asked again, and
+ * after another day took its place there (64 days later), each day reads
+ * as its own. */
+static void test_dates_kept(void **state)
+{
+	(void)state;
+	struct nd_zone *z = nd_zone_open("Europe/Paris");
+	const int64_t day = 86400000;
+	const int64_t a = iso("2013-11-29T12:00:00Z"), b = a + 64 * day, c = a + 65 * day;
+	static const struct {
+		size_t which; /* of at[] */
+		const char *want;
+	} asks[] = {
+	    {0, "Nov 29 2013"}, {0, "Nov 29 2013"}, {1, "Feb 1 2014"},
+	    {0, "Nov 29 2013"}, {2, "Feb 2 2014"},  {1, "Feb 1 2014"},
+	};
+	const int64_t at[] = {a, b, c};
+	for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+		char out[ND_HUMAN_MAX];
+		nd_human_date(at[asks[i].which], z, out);
+		assert_string_equal(out, asks[i].want);
+		/* the same instant's day through the calendar, not the cache */
+		struct nd_zone *fresh = nd_zone_open("Europe/Paris");
+		char again[ND_HUMAN_MAX];
+		nd_human_date(at[asks[i].which], fresh, again);
+		assert_string_equal(out, again);
+		nd_zone_free(fresh);
+	}
+	nd_zone_free(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_days),   cmocka_unit_test(test_valid),
 	    cmocka_unit_test(test_civil),  cmocka_unit_test(test_civil_many),
 	    cmocka_unit_test(test_ages),
-	    cmocka_unit_test(test_dates),
+	    cmocka_unit_test(test_dates),  cmocka_unit_test(test_dates_kept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
