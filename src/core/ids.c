@@ -148,8 +148,8 @@ bool nd_request_id_sane(const char *s)
 
 void nd_request_id_new(char out[33])
 {
-	/* Not a secret, so not sodium_bin2hex(), whose constant time cost
-	 * four times as much, on every request. */
+	/* Not a secret, so not through sodium_bin2hex(): its constant-time
+	 * loop cost four times as much, on every request. */
 	static const char hex[] = "0123456789abcdef";
 	unsigned char raw[16];
 	pooled_random(raw, sizeof raw);
