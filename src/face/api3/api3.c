@@ -144,20 +144,26 @@ static void doc_sep(struct doc *d)
 	d->first[d->depth] = false;
 }
 
-/* An XML tag: @pre, the name @key (which needs no escaping), @post; each
- * member of each row goes through here, so no printf. */
-static void doc_tag(struct doc *d, const char *pre, const char *key, const char *post)
+#define ADD_LIT(b, s) nd_buf_add((b), (s), sizeof(s) - 1)
+
+/* The XML tag <@key>, or </@key> when @closing (@key needs no escaping):
+ * each member of each row goes through here, so no printf, and only the
+ * name is measured. */
+static void doc_tag(struct doc *d, bool closing, const char *key)
 {
-	nd_buf_puts(d->b, pre);
+	if (closing)
+		ADD_LIT(d->b, "</");
+	else
+		nd_buf_putc(d->b, '<');
 	nd_buf_puts(d->b, key);
-	nd_buf_puts(d->b, post);
+	nd_buf_putc(d->b, '>');
 }
 
 /* A member's name: 15 a row, so one reservation and one copy each. */
 static void doc_key(struct doc *d, const char *key)
 {
 	if (d->xml) {
-		doc_tag(d, "<", key, ">");
+		doc_tag(d, false, key);
 		return;
 	}
 	size_t n = strlen(key);
@@ -178,7 +184,7 @@ static void doc_key(struct doc *d, const char *key)
 static void doc_end(struct doc *d, const char *key)
 {
 	if (d->xml)
-		doc_tag(d, "</", key, ">");
+		doc_tag(d, true, key);
 }
 
 static void doc_str(struct doc *d, const char *key, const char *s)
@@ -205,7 +211,7 @@ static void doc_int(struct doc *d, const char *key, int64_t v)
 static void doc_open(struct doc *d, const char *key, bool item)
 {
 	if (d->xml)
-		doc_tag(d, "<", key, ">");
+		doc_tag(d, false, key);
 	else if (item)
 		doc_sep(d);
 	else
@@ -219,7 +225,7 @@ static void doc_close(struct doc *d, const char *key)
 {
 	d->depth--;
 	if (d->xml)
-		doc_tag(d, "</", key, ">");
+		doc_tag(d, true, key);
 	else
 		nd_buf_putc(d->b, '}');
 }
@@ -306,8 +312,6 @@ static void doc_notification(struct doc *d, int64_t tenant_id, const struct nd_n
 		      write_notification, &nd);
 }
 
-#define ADD_LIT(b, s) nd_buf_add((b), (s), sizeof(s) - 1)
-
 /* @s, @n bytes that need no escaping in JSON or XML, as the value of the
  * member @name (a string literal); in JSON never an object's first member,
  * since the comma before it is written too. An item's members besides its
@@ -364,22 +368,27 @@ static int write_item(void *arg, const struct nd_item *it)
 	if (n->date_due != ND_NO_TIME)
 		nd_human_date(n->date_due, v->zone, due);
 	v->items++;
-	/* An element of a listing in XML: its tag's length known at compile
-	 * time (each doc_ tag measures its name). */
+	/* An element of a listing in XML, the item written most: its tag's
+	 * length known at compile time (doc_tag() measures the name). */
 	if (d->xml && v->listing) {
 		ADD_LIT(d->b, "<notification_list>");
 		d->first[++d->depth] = true;
 	} else {
 		doc_open(d, v->item, v->listing);
 	}
-	/* The first member: no comma before it in JSON. */
+	/* The first member: no comma before it in JSON. A delivery's GUID is
+	 * its whole text, or "" when its stored value is not one (sq_col_guid(),
+	 * pg_guid()). */
 	if (d->xml)
-		DOC_PLAIN(d, "id", dl->guid, ND_GUID_LEN);
-	else {
+		ADD_LIT(d->b, "<id>");
+	else
 		ADD_LIT(d->b, "\"id\":\"");
+	if (dl->guid[0])
 		nd_buf_add(d->b, dl->guid, ND_GUID_LEN);
+	if (d->xml)
+		ADD_LIT(d->b, "</id>");
+	else
 		nd_buf_putc(d->b, '"');
-	}
 	d->first[d->depth] = false;
 	doc_notification(d, v->tenant_id, n);
 	write_tail(d, age, due, nd_floor_div(dl->routed_at, 1000),

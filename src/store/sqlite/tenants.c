@@ -216,6 +216,19 @@ static void forget(struct sq_conn *c, const unsigned char hash[ND_KEY_HASH_LEN])
 		m->used = false;
 }
 
+/* The key's lookup, its outcome remembered for later reads (or the key
+ * forgotten when it is no longer valid). */
+static enum nd_err lookup_noted(struct sq_conn *c, const unsigned char hash[ND_KEY_HASH_LEN],
+				struct nd_principal *out, struct nd_error *err)
+{
+	enum nd_err e = key_lookup(c, hash, out, err);
+	if (e == ND_ERR_NOT_FOUND)
+		forget(c, hash);
+	else if (!e)
+		remember(c, hash, out);
+	return e;
+}
+
 enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[ND_KEY_HASH_LEN],
 			      struct nd_principal *out, struct nd_error *err)
 {
@@ -227,12 +240,7 @@ enum nd_err sq_op_key_auth(struct nd_store_conn *base, const unsigned char hash[
 		c->trusting = true;
 		return ND_OK;
 	}
-	enum nd_err e = key_lookup(c, hash, out, err);
-	if (e == ND_ERR_NOT_FOUND)
-		forget(c, hash);
-	else if (!e)
-		remember(c, hash, out);
-	return e;
+	return lookup_noted(c, hash, out, err);
 }
 
 enum nd_err sq_key_settle(struct sq_conn *c, bool *stale, struct nd_error *err)
@@ -246,12 +254,9 @@ enum nd_err sq_key_settle(struct sq_conn *c, bool *stale, struct nd_error *err)
 	if (sqlite3_txn_state(c->db, "main") != SQLITE_TXN_NONE && data_version(c) == t->version)
 		return ND_OK;
 	struct nd_principal now;
-	enum nd_err e = key_lookup(c, t->hash, &now, err);
-	if (e == ND_ERR_NOT_FOUND)
-		forget(c, t->hash);
+	enum nd_err e = lookup_noted(c, t->hash, &now, err);
 	if (e)
 		return e;
-	remember(c, t->hash, &now);
 	if (!nd_principal_same(&now, &t->who))
 		*stale = true;
 	return ND_OK;
