@@ -14,8 +14,9 @@
  *                            deliveries, routed in [FROM_MS, TO_MS) if given
  *                            (their own columns: notifd takes each row's
  *                            notification from its cache)
- *         member             API3 LIST member_id: the member's counter, then
- *                            its page of 20: the delivery's columns (notifd
+ *         member             API3 LIST member_id: its page of 20, the
+ *                            member's counter noted by the lookup that finds
+ *                            the member: the delivery's columns (notifd
  *                            takes each row's notification from its cache,
  *                            as a feed does, and reads no member)
  *         page3, title       API3 LIST unfiltered page 3, order=title DESC
@@ -88,12 +89,22 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt,
 
 #include "ceiling.h"
 
+/* notifd_total(counter, tid): @tid, the counter kept in the sink. */
+static void fn_total(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	sink += (uint64_t)sqlite3_value_int64(argv[0]);
+	sqlite3_result_value(ctx, argv[1]);
+}
+
 static void open_db(const char *path, int flags)
 {
 	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		die("cannot open %s", path);
 	if (sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
-	    sqlite3_exec(db, PRAGMAS, NULL, NULL, NULL) != SQLITE_OK)
+	    sqlite3_exec(db, PRAGMAS, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_create_function(db, "notifd_total", 2, SQLITE_UTF8, NULL, fn_total, NULL,
+				    NULL) != SQLITE_OK)
 		die("cannot set up %s", path);
 }
 
@@ -177,8 +188,11 @@ static const struct shape shapes[] = {
 	 " AND (d.routed_at < ?5 OR (d.routed_at = ?5 AND d.nkey < ?6))"
 	 " ORDER BY d.routed_at DESC, d.nkey DESC LIMIT ?7",
 	 .by_target = true, .feed = true},
-	{"member", "SELECT deliveries FROM targets WHERE tenant_id = ?1 AND ext_id = ?9",
-	 PAGE_OWN " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = ?1 AND ext_id = ?9)"
+	/* The member's counter is its total, noted by the lookup that finds
+	 * the member (notifd_total(), as notifd's SQLite store has it). */
+	{"member", NULL,
+	 PAGE_OWN " AND d.tid = (SELECT notifd_total(deliveries, tid) FROM targets"
+		   " INDEXED BY targets_counted WHERE tenant_id = ?1 AND ext_id = ?9)"
 		   " ORDER BY d.routed_at DESC, d.nkey DESC, d.tid DESC LIMIT ?11 OFFSET ?12",
 	 .by_target = true, .limit = 20},
 	{"page3", TENANT_TOTAL, PAGE_FROM NEWEST, .limit = 20, .offset = 40},

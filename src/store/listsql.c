@@ -38,10 +38,24 @@ static bool notification_filter(const struct nd_list_query *q)
 	return q->campaign_id || q->type;
 }
 
+/* Whether the filters leave a live counter as the total: none, or only a
+ * member. */
+static bool counted(const struct nd_list_query *q)
+{
+	return q->started_from == ND_NO_TIME && q->completed_from == ND_NO_TIME && !q->by_guid &&
+	       !q->by_key && !notification_filter(q);
+}
+
+bool nd_listsql_page_counts(const struct nd_listsql_dialect *d, const struct nd_list_query *q)
+{
+	return d->member_counted && q->member && counted(q);
+}
+
 /* One " AND <term>" per present filter; %c takes the dialect's mark.
- * @n_time: the started window on the notifications' date_started. */
+ * @n_time: the started window on the notifications' date_started.
+ * @counting: the member is looked up with its counter (member_counted). */
 static void add_where(struct nd_buf *b, const struct nd_listsql_dialect *d,
-		      const struct nd_list_query *q, bool n_time)
+		      const struct nd_list_query *q, bool n_time, bool counting)
 {
 	char m = d->mark;
 	nd_buf_printf(b, " WHERE d.tenant_id = %c1 AND d.deleted_at IS NULL", m);
@@ -56,7 +70,9 @@ static void add_where(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		nd_buf_printf(b, " AND d.completed_at >= %c6 AND d.completed_at < %c7", m, m);
 	if (q->campaign_id)
 		nd_buf_printf(b, " AND n.campaign_id = %c8", m);
-	if (q->member) /* its row id looked up in the same statement */
+	if (counting) /* its row id looked up in the same statement */
+		nd_buf_printf(b, " AND d.tid = (%s)", d->member_counted);
+	else if (q->member)
 		nd_buf_printf(b, " AND d.tid = (SELECT tid FROM targets WHERE tenant_id = %c1"
 				 " AND ext_id = %c9)", m, m);
 	if (q->type)
@@ -146,7 +162,7 @@ void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
 	 * order: only a tenant-wide page walks the notifications. */
 	bool n_time = d->notification_time && !q->member;
 	nd_buf_puts(b, select_from);
-	add_where(b, d, q, n_time);
+	add_where(b, d, q, n_time, nd_listsql_page_counts(d, q));
 	/* A live delivery's id names one delivery of its tenant: nothing to
 	 * order (and no sorter to set up for it). */
 	if (!q->by_guid)
@@ -160,14 +176,12 @@ void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 	char m = d->mark;
 	bool started = q->started_from != ND_NO_TIME;
 	bool rows_only = q->completed_from != ND_NO_TIME || q->by_guid;
-	/* Filters on what a notification decides, routing time included. */
-	bool per_notification = started || q->by_key || notification_filter(q);
-	if (!rows_only && !q->member && !per_notification) {
-		nd_buf_puts(b, d->tenant_total);
-	} else if (!rows_only && q->member && !per_notification) {
-		nd_buf_puts(b, d->member_total);
+	if (counted(q)) {
+		nd_buf_puts(b, q->member ? d->member_total : d->tenant_total);
 	} else if (!rows_only && !q->member) {
-		/* A sum over the matching notifications, read from their indexes. */
+		/* A sum over the matching notifications (filters on what a
+		 * notification decides, routing time included), read from their
+		 * indexes. */
 		nd_buf_printf(b, "SELECT coalesce(sum(n.deliveries), 0) FROM notifications n"
 				 " WHERE n.tenant_id = %c1", m);
 		if (started)
@@ -183,6 +197,6 @@ void nd_listsql_count(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		if (notification_filter(q))
 			nd_buf_puts(b, " JOIN notifications n ON n.tenant_id = d.tenant_id"
 				       " AND n.nkey = d.nkey");
-		add_where(b, d, q, false);
+		add_where(b, d, q, false, false);
 	}
 }

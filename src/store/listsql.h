@@ -47,6 +47,11 @@ struct nd_listsql_dialect {
 	/* SELECT of the tenant's live deliveries ($1) and the member's ($1, $9):
 	 * no row when the member does not exist. */
 	const char *tenant_total, *member_total;
+	/* The member's row id ($1, $9) for a page whose total is the member's
+	 * counter, looked up so that the backend learns the counter in the
+	 * same step (SQLite: notifd_total(), store/sqlite/list.c); NULL: the
+	 * plain lookup, and the total from member_total. */
+	const char *member_counted;
 };
 
 /* What decides the text of a listing query: its kind, which filters are
@@ -64,6 +69,10 @@ bool nd_listsql_reads_notifications(const struct nd_listsql_dialect *d,
  * ... JOIN targets t ..." (aliases d, n, t). */
 void nd_listsql_page(struct nd_buf *b, const struct nd_listsql_dialect *d,
 		     const struct nd_list_query *q, const char *select_from);
+/* Whether @q's page learns its total from its own member lookup
+ * (member_counted), so that no count runs while the member exists. */
+bool nd_listsql_page_counts(const struct nd_listsql_dialect *d, const struct nd_list_query *q);
+
 /* The query whose one row is the number of matches: a live counter when the
  * filters allow it (none, only a member, only what a notification decides:
  * key, campaign, type, routing time), else a count over the filters' index. */

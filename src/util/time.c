@@ -48,12 +48,6 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-int64_t nd_floor_div(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Writes @v as exactly @width decimal digits at @p; returns the end. */
 static char *fixed_digits(char *p, unsigned v, int width)
 {

@@ -12,8 +12,13 @@
 /* Absent timestamp. */
 #define ND_NO_TIME INT64_MIN
 
-/* a / b rounded toward minus infinity (b > 0): times before 1970 too. */
-int64_t nd_floor_div(int64_t a, int64_t b);
+/* a / b rounded toward minus infinity (b > 0): times before 1970 too.
+ * Inline, so that a constant divisor (a day, a second) becomes a multiply. */
+static inline int64_t nd_floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
 
 /* The instants notifd accepts and prints: 0000-01-01T00:00:00Z through
  * 9999-12-31T23:59:59.999Z, the four-digit years of RFC 3339. Parsing

@@ -39,7 +39,7 @@ from harness import BACKEND, Daemon, main
 
 # (kind, every, first) per run. Calls of a kind are counted from the moment
 # notifd serves; the workload makes about 8,900 SQLite allocations, 300
-# SQLite writes and syncs, 67 SQLite preparations, 270 SQLite statement
+# SQLite writes and syncs, 66 SQLite preparations, 268 SQLite statement
 # steps, 155 PostgreSQL statements, 58 preparations and 210 chances to cut
 # a connection (notifd logs the count of a run on exit). A failure every
 # few requests (every request, for SQLite's allocations), and one run for
@@ -53,8 +53,8 @@ SCHEDULES = {
     # a failed step changes which statements the rest of the run makes.
     "sqlite": [("alloc", 131, f) for f in range(1, 132)]
     + [("io", 17, f) for f in range(1, 18)] + [("io", 5, 3)]
-    + [("prepare", ONCE, f) for f in range(1, 68)] + [("prepare", 20, 7)]
-    + [("step", ONCE, f) for f in range(1, 271)] + [("step", 7, 3)],
+    + [("prepare", ONCE, f) for f in range(1, 67)] + [("prepare", 20, 7)]
+    + [("step", ONCE, f) for f in range(1, 269)] + [("step", 7, 3)],
     "postgres": [("query", 11, f) for f in range(1, 12)] + [("query", 3, 2)]
     + [("disconnect", 13, f) for f in range(1, 14)] + [("disconnect", 4, 1)]
     + [("prepare", 15, f) for f in range(1, 16)]

@@ -335,6 +335,16 @@ static void test_list_plans(void **state)
 	/* a member's page of 20: a primary-key range, read in order */
 	q.member = "a";
 	expect_plan(f, q, true, "SEARCH d USING PRIMARY KEY (tenant_id=? AND tid=?)");
+	/* ... which looks the member up once, and with it its counter (the
+	 * page's total) from the same index entry (schema migration 5), on its
+	 * later pages too */
+	static const char member_lookup[] =
+		"SCALAR SUBQUERY 1\n"
+		"SEARCH targets USING COVERING INDEX targets_counted (tenant_id=? AND ext_id=?)";
+	expect_plan(f, q, true, member_lookup);
+	q.offset = 20;
+	expect_plan(f, q, true, member_lookup);
+	q.offset = 0;
 	/* each order attribute alone is read from its index */
 	static const char *const order_index[ND_ORDER__COUNT] = {
 	    [ND_ORDER_STARTED] = "notifications_started",

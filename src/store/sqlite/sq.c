@@ -63,6 +63,19 @@ static enum nd_err exec_sql(struct sq_conn *c, const char *sql, struct nd_error 
 	return rc == SQLITE_OK ? ND_OK : sq_fail(c, rc, sql, err);
 }
 
+/* SQL function notifd_total(counter, tid): @tid, keeping @counter as the
+ * connection's noted total, so that a member's page learns its total from
+ * the lookup that finds the member (store/sqlite/list.c). The lookup is an
+ * uncorrelated subquery: SQLite runs it once a statement. */
+static void fn_total(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	struct sq_conn *c = sqlite3_user_data(ctx);
+	c->noted = true;
+	c->noted_total = sqlite3_value_int64(argv[0]);
+	sqlite3_result_value(ctx, argv[1]);
+}
+
 static enum nd_err conn_open(struct sq_store *s, struct sq_conn **out, struct nd_error *err)
 {
 	struct sq_conn *c = nd_xcalloc(1, sizeof *c);
@@ -96,6 +109,7 @@ static enum nd_err conn_open(struct sq_store *s, struct sq_conn **out, struct nd
 		goto out_close;
 	}
 	sqlite3_create_function(c->db, "notifd_guid", 0, SQLITE_UTF8, NULL, fn_guid, NULL, NULL);
+	sqlite3_create_function(c->db, "notifd_total", 2, SQLITE_UTF8, c, fn_total, NULL, NULL);
 	pthread_mutex_lock(&s->mu);
 	c->next = s->conns;
 	s->conns = c;

@@ -71,6 +71,9 @@ struct sq_conn {
 	bool trusting;                  /* the read took the key in trusted */
 	struct sq_key_memo trusted;     /* a copy of the keys[] entry it took */
 	struct sq_key_memo keys[SQ_KEY_MEMO];
+	/* What notifd_total() kept from the statement running now. */
+	bool noted;
+	int64_t noted_total;
 	struct sq_conn *next;
 	/* While loading (dump.c): the tenant whose records are arriving. */
 	bool loading;
