@@ -147,9 +147,11 @@ enum nd_err sq_op_list(struct nd_store_conn *base, int64_t tenant_id,
 	enum nd_err e = prepare(c, ND_LS_PAGE, tenant_id, q, &st, err);
 	if (e)
 		return e;
-	/* A member's page notes the member's counter as it looks the member
-	 * up (migration 5): the total then costs no statement of its own. */
-	bool counting = total && nd_listsql_page_counts(&dialect, q);
+	/* A member's first page notes the member's counter as it looks the
+	 * member up (migration 5): the total then costs no statement of its
+	 * own. A later page counts first, so that one past the last reads
+	 * nothing (an OFFSET walks the rows it skips). */
+	bool counting = total && q->offset == 0 && nd_listsql_page_counts(&dialect, q);
 	c->noted = false;
 	if (total && !counting && (e = count(c, tenant_id, q, total, err)))
 		goto out;
