@@ -474,14 +474,15 @@ def wrk(port, path, seconds, script=None, conns=64, targets=1, ids=None):
 ROUNDS = 5
 
 
-def turn_seconds(seconds):
-    """A run's length in a turn: a fifth of @seconds, rounded up, at least 2."""
-    return max(2, -(-seconds // ROUNDS))
+def turn_seconds(seconds, quick):
+    """A run's length in a turn: a fifth of @seconds, rounded up, at least
+    2 s (1 s in the quick run)."""
+    return max(1 if quick else 2, -(-seconds // ROUNDS))
 
 
-def interleaved(ceiling_port, port, path, seconds, **load):
+def interleaved(ceiling_port, port, path, each, **load):
     """(nginx's run, notifd's run, ratio): ROUNDS turns, each an nginx run
-    then a notifd run (turn_seconds()); of each, the run with the median
+    then a notifd run of @each seconds; of each, the run with the median
     throughput, and the median of the turns' own ratios. One run of each,
     one after the other, left the ratio to whatever the machine did in those
     seconds: nginx alone moved between ~78,000 and ~171,000 requests/s from
@@ -489,7 +490,6 @@ def interleaved(ceiling_port, port, path, seconds, **load):
     ratio by up to a fifth between runs on a day the machine drifted; a
     turn's two runs are adjacent in time, so its ratio sees one state of the
     machine."""
-    each = turn_seconds(seconds)
     ceilings, gots = [], []
     for _ in range(ROUNDS):
         ceilings.append(wrk(ceiling_port, "/static", each))
@@ -610,6 +610,7 @@ def main():
     # server's core: every server measured has that core to itself.
     os.sched_setaffinity(0, {int(LOAD_CORE)})
     seconds = 2 if args.quick else args.seconds
+    turn = turn_seconds(seconds, args.quick)
     binary = os.path.abspath(args.binary)
     dataset, ntargets = build_dataset(binary, args.quick)
     per_target = 20 if args.quick else 100
@@ -633,7 +634,7 @@ def main():
         for name, path, goal, shape in scenarios:
             body = d.call("GET", path.replace("{t}", "t1").replace("{id}", first))
             ng.serve(body)
-            ceiling, got, ratio = interleaved(ng.port, d.port, path, seconds, script=lua,
+            ceiling, got, ratio = interleaved(ng.port, d.port, path, turn, script=lua,
                                               targets=ntargets, ids=ids)
             shape = [v for k in shape for v in
                      ([per_target] if k == "per_target" else day if k == "local_day" else [k])]
@@ -683,8 +684,8 @@ def main():
              " ceiling on core %s, wrk on core %s (64 connections, %d s). Each read"
              " scenario runs %d turns, each nginx for %d s then notifd for %d s; it"
              " reports the median run of each, and the median of the turns' ratios."
-             % (machine(), ntargets, SERVER_CORE, LOAD_CORE, seconds, ROUNDS,
-                turn_seconds(seconds), turn_seconds(seconds)), "",
+             % (machine(), ntargets, SERVER_CORE, LOAD_CORE, seconds, ROUNDS, turn, turn),
+             "",
              "The raw store is bench/ceiling_sqlite.c on the same core running each"
              " request's statements as notifd runs them (the scenario's reads and the"
              " key's confirmation, in one read transaction), without HTTP or JSON. Server and store share one core, so no"
